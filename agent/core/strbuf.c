@@ -1,0 +1,96 @@
+#include <stdio.h>
+
+#include "ecs/strbuf.h"
+
+static int strbuf_reserve(struct strbuf *b, size_t extra)
+{
+        size_t need = b->len + extra + 1;
+
+        if (b->max && b->len + extra > b->max)
+                return -E2BIG;
+        if (need <= b->cap)
+                return 0;
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < need)
+                cap *= 2;
+        char *p = realloc(b->data, cap);
+        if (!p)
+                return -ENOMEM;
+        b->data = p;
+        b->cap = cap;
+        return 0;
+}
+
+int strbuf_append(struct strbuf *b, const void *data, size_t len)
+{
+        int r = strbuf_reserve(b, len);
+        if (r < 0)
+                return r;
+        if (len)
+                memcpy(b->data + b->len, data, len);
+        b->len += len;
+        b->data[b->len] = 0;
+        return 0;
+}
+
+int strbuf_puts(struct strbuf *b, const char *s)
+{
+        return strbuf_append(b, s, strlen(s));
+}
+
+int strbuf_vprintf(struct strbuf *b, const char *fmt, va_list ap)
+{
+        va_list aq;
+        va_copy(aq, ap);
+        int n = vsnprintf(NULL, 0, fmt, aq);
+        va_end(aq);
+        if (n < 0)
+                return -EINVAL;
+        int r = strbuf_reserve(b, (size_t)n);
+        if (r < 0)
+                return r;
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+        b->len += (size_t)n;
+        return 0;
+}
+
+int strbuf_printf(struct strbuf *b, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        int r = strbuf_vprintf(b, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+void strbuf_consume(struct strbuf *b, size_t n)
+{
+        if (n >= b->len) {
+                b->len = 0;
+                if (b->data)
+                        b->data[0] = 0;
+                return;
+        }
+        memmove(b->data, b->data + n, b->len - n);
+        b->len -= n;
+        b->data[b->len] = 0;
+}
+
+void strbuf_clear(struct strbuf *b)
+{
+        strbuf_consume(b, b->len);
+}
+
+void strbuf_done(struct strbuf *b)
+{
+        b->data = mfree(b->data);
+        b->len = b->cap = 0;
+}
+
+char *strbuf_steal(struct strbuf *b)
+{
+        char *p = b->data ? b->data : strdup("");
+        b->data = NULL;
+        b->len = b->cap = 0;
+        return p;
+}

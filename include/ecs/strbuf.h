@@ -1,0 +1,27 @@
+/* Growable byte buffer with an upper bound, for bodies and messages a peer controls. */
+#pragma once
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "ecs/macro.h"
+
+struct strbuf {
+        char *data; /* always NUL-terminated when non-NULL */
+        size_t len;
+        size_t cap;
+        size_t max; /* 0 = unbounded; appends past it fail with -E2BIG and change nothing */
+};
+
+#define STRBUF_INIT(limit) ((struct strbuf){.max = (limit)})
+
+int strbuf_append(struct strbuf *b, const void *data, size_t len);
+int strbuf_puts(struct strbuf *b, const char *s);
+int strbuf_printf(struct strbuf *b, const char *fmt, ...) _printf_(2, 3);
+int strbuf_vprintf(struct strbuf *b, const char *fmt, va_list ap);
+/* Drops the first n bytes. */
+void strbuf_consume(struct strbuf *b, size_t n);
+void strbuf_clear(struct strbuf *b);
+void strbuf_done(struct strbuf *b);
+/* Returns the data (never NULL: "" for an empty buffer) and leaves the buffer empty. */
+char *strbuf_steal(struct strbuf *b);
