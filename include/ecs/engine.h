@@ -1,0 +1,73 @@
+/* The task engine: drives every task's containers toward the desired status through
+ * Docker, one transition at a time, and tells its owner when something reportable changed.
+ * It never sees wire JSON: tasks arrive as typed structs (task.h). */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "ecs/task.h"
+
+struct ecs_loop;
+struct ecs_config;
+struct docker_client;
+struct state_store;
+struct engine;
+
+struct engine_callbacks {
+        /* A task's or container's known status (or reportable detail: exit code, reason,
+         * bindings) changed. Called after the engine has settled for this loop turn. */
+        void (*task_changed)(struct engine *e, struct ecs_task *t, void *userdata);
+};
+
+struct engine_params {
+        struct ecs_loop *loop;
+        struct docker_client *docker;
+        const struct ecs_config *config;
+        const char *region;
+        const char *cluster; /* as configured: container label com.amazonaws.ecs.cluster */
+        struct engine_callbacks callbacks;
+        void *userdata;
+};
+
+int engine_new(const struct engine_params *p, struct engine **ret);
+struct engine *engine_free(struct engine *e);
+
+/* Adds a task, or raises the desired status of a known one (desired status never moves
+ * backwards; anything else in a repeated payload is ignored). Takes a reference. */
+int engine_add_task(struct engine *e, struct ecs_task *t);
+struct ecs_task *engine_get_task(struct engine *e, const char *arn);
+/* Calls fn for every task; fn must not add or remove tasks. */
+void engine_foreach_task(struct engine *e, void (*fn)(struct ecs_task *t, void *ud), void *ud);
+size_t engine_task_count(struct engine *e);
+/* Stops a task (desired STOPPED), as StopTask / a manifest does. -ENOENT if unknown. */
+int engine_stop_task(struct engine *e, const char *arn);
+/* The reporter calls this after ECS accepted a change, so that cleanup may proceed. */
+void engine_task_sent(struct engine *e, struct ecs_task *t);
+
+/* Pure helpers, exposed for tests. */
+
+/* The Docker create body for container c of task t (§4.15, §5.2, §5.4, §2.6.4): our own
+ * settings, the task definition's dockerConfig merged on top, then ECS labels. host_ports
+ * has one entry per c->ports element (the chosen host port). */
+struct create_config_input {
+        const struct ecs_task *task;
+        const struct ecs_container *container;
+        const uint16_t *host_ports;
+        const char *region;
+        const char *cluster;
+        /* Docker names of the task's other containers, for links and volumesFrom. */
+        const char *(*docker_name_of)(const struct ecs_task *t, const char *container_name);
+};
+int engine_build_create_config(const struct create_config_input *in, json_object **ret,
+                               char **ret_error);
+/* "ecs-<family>-<version>-<name, [^A-Za-z0-9-] removed>-<20 hex>" */
+int engine_container_docker_name(const struct ecs_task *t, const struct ecs_container *c,
+                                 char **ret);
+/* Task known status from its containers (§4.3). */
+enum task_status engine_task_status_from_containers(const struct ecs_task *t);
+/* Recursively merges src into dst as Go's json.Unmarshal onto a filled struct does: objects
+ * merge key by key, everything else replaces. */
+int json_merge_onto(json_object *dst, json_object *src);

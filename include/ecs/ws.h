@@ -1,0 +1,50 @@
+/* WebSocket client (RFC 6455) for the ACS and TCS sessions: wslay framing over a raw
+ * libcurl connection (TCP, or TLS for wss), driven by the agent's event loop. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ecs_loop;
+struct ws_client;
+
+enum ws_close_reason {
+        WS_CLOSED_BY_PEER,  /* close frame received; code holds the peer's status */
+        WS_CLOSED_BY_US,    /* ws_client_close() completed */
+        WS_CONNECTION_LOST, /* EOF or socket error without a close frame (code 1006) */
+        WS_PROTOCOL_ERROR,  /* peer broke the framing rules or a limit */
+};
+
+struct ws_callbacks {
+        /* The upgrade succeeded (101 with a valid Sec-WebSocket-Accept). */
+        void (*on_open)(struct ws_client *ws, void *userdata);
+        /* Upgrade refused or connect failed: error < 0; http_status and body are those of
+         * the refusal when there was an HTTP answer (0 / NULL otherwise). ACS delivers
+         * InactiveInstanceException this way. */
+        void (*on_connect_error)(struct ws_client *ws, int error, long http_status,
+                                 const char *body, void *userdata);
+        /* One complete text or binary message. */
+        void (*on_message)(struct ws_client *ws, const char *data, size_t len, bool binary,
+                           void *userdata);
+        /* The connection is over; the client may be freed from inside this callback. */
+        void (*on_close)(struct ws_client *ws, enum ws_close_reason reason, uint16_t code,
+                         void *userdata);
+};
+
+struct ws_options {
+        const char *url;               /* ws://, wss://, http:// or https:// (mapped) */
+        char *const *extra_headers;    /* "Name: value" sent with the upgrade (SigV4) */
+        uint64_t connect_timeout_usec; /* TCP+TLS+upgrade; default 30 s */
+        size_t max_message;            /* default 4 MiB; larger messages close with 1009 */
+};
+
+int ws_client_new(struct ecs_loop *loop, const struct ws_options *opts,
+                  const struct ws_callbacks *cb, void *userdata, struct ws_client **ret);
+struct ws_client *ws_client_free(struct ws_client *ws);
+/* Queues a text message; -ENOTCONN when not open. Writes never block the loop. */
+int ws_client_send_text(struct ws_client *ws, const char *data, size_t len);
+/* Starts the closing handshake with code and reason; on_close follows. */
+int ws_client_close(struct ws_client *ws, uint16_t code, const char *reason);
+/* Bytes queued but not yet written to the socket. */
+size_t ws_client_pending(struct ws_client *ws);

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The project's test command: installs dependencies, starts dockerd, builds the agent
+# (plain and ASan+UBSan), runs the C unit tests and the Python suites, and prints one
+# summary line "N passed, M failed".
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+PY=/usr/bin/python3
+results=$(mktemp -d /tmp/ecs-test-results.XXXXXX)
+status=0
+
+step() { printf '\n=== %s ===\n' "$*"; }
+
+step "dependencies"
+bash scripts/deps.sh || exit 1
+
+step "docker engine"
+bash scripts/start-dockerd.sh || exit 1
+if [ -x scripts/test-images.sh ]; then
+  bash scripts/test-images.sh || exit 1
+fi
+
+step "build (RelWithDebInfo)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || exit 1
+cmake --build build -j"$(nproc)" || exit 1
+
+step "build (ASan+UBSan)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DECS_SANITIZE=ON >/dev/null || exit 1
+cmake --build build-asan -j"$(nproc)" || exit 1
+
+step "clang-format check"
+mapfile -t cfiles < <(git ls-files '*.c' '*.h' 2>/dev/null; git ls-files --others --exclude-standard '*.c' '*.h' 2>/dev/null)
+fmt_bad=0
+for f in "${cfiles[@]}"; do
+  [ -f "$f" ] || continue
+  clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || { echo "not formatted: $f"; fmt_bad=1; }
+done
+[ "$fmt_bad" -eq 0 ] || status=1
+
+step "unit tests (ctest, plain build)"
+(cd build && ctest --output-on-failure --output-junit "$results/ctest-plain.xml") || status=1
+
+step "unit tests (ctest, ASan+UBSan build)"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --output-on-failure --output-junit "$results/ctest-asan.xml") || status=1
+
+step "control plane tests (pytest)"
+if [ -d tests/controlplane ]; then
+  $PY -m pytest -q -p no:cacheprovider --junitxml="$results/pytest-controlplane.xml" tests/controlplane || status=1
+fi
+
+step "integration tests (pytest, ASan+UBSan agent)"
+if [ -d tests/integration ] && ls tests/integration/test_*.py >/dev/null 2>&1; then
+  ECS_AGENT_BIN="$top/build-asan/ecs-agent" \
+    $PY -m pytest -q -p no:cacheprovider --junitxml="$results/pytest-integration.xml" tests/integration || status=1
+fi
+
+step "summary"
+$PY - "$results" <<'PYEOF'
+import glob, sys, xml.etree.ElementTree as ET
+passed = failed = skipped = 0
+for path in sorted(glob.glob(sys.argv[1] + "/*.xml")):
+    root = ET.parse(path).getroot()
+    suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+    p = f = s = 0
+    for su in suites:
+        for case in su.iter("testcase"):
+            if case.find("failure") is not None or case.find("error") is not None:
+                f += 1
+            elif case.find("skipped") is not None:
+                s += 1
+            else:
+                p += 1
+    print(f"{path.rsplit('/', 1)[-1]}: {p} passed, {f} failed, {s} skipped")
+    passed += p; failed += f; skipped += s
+line = f"{passed} passed, {failed} failed"
+if skipped:
+    line += f", {skipped} skipped"
+print(line)
+PYEOF
+rm -rf "$results"
+exit $status

@@ -1,0 +1,249 @@
+/* The engine's pure parts: Docker create body, container names, task status from
+ * containers, and host port selection. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "../../agent/engine/engine-internal.h"
+#include "ecs/engine.h"
+#include "ecs/jsonutil.h"
+
+static char **strv(const char *a, const char *b)
+{
+        char **l = calloc(3, sizeof(char *));
+        l[0] = a ? strdup(a) : NULL;
+        l[1] = b ? strdup(b) : NULL;
+        return l;
+}
+
+static struct ecs_task *sample_task(void)
+{
+        struct ecs_task *t = ecs_task_new();
+        t->arn = strdup("arn:aws:ecs:us-west-2:123456789012:task/default/abc");
+        t->id = strdup("abc");
+        t->family = strdup("web");
+        t->version = strdup("12");
+        t->n_containers = 2;
+        t->containers = calloc(2, sizeof(struct ecs_container));
+        struct ecs_container *c = &t->containers[0];
+        c->name = strdup("web_1.x");
+        c->image = strdup("busybox");
+        c->cpu = 0;
+        c->memory_mib = 1;
+        c->command = strv("sleep", "30");
+        c->environment = strv("MODE=prod", NULL);
+        c->endpoint_id = strdup("ep-1");
+        c->n_ports = 2;
+        c->ports = calloc(2, sizeof(struct port_mapping));
+        c->ports[0] = (struct port_mapping){.container_port = 80};
+        c->ports[1] = (struct port_mapping){.container_port = 53, .protocol = PORT_PROTOCOL_UDP};
+        c->links = strv("db:database", NULL);
+        c->docker_config = strdup("{\"Labels\":{\"team\":\"a\",\"com.amazonaws.ecs.cluster\":"
+                                  "\"evil\"},\"Env\":null,\"User\":\"1000\"}");
+        c->docker_host_config = strdup("{\"MemoryReservation\":134217728,\"CpuShares\":5}");
+        t->containers[1].name = strdup("db");
+        t->containers[1].image = strdup("busybox");
+        return t;
+}
+
+static const char *name_of(const struct ecs_task *t, const char *name)
+{
+        return streq(name, "db") ? "ecs-web-12-db-0000" : NULL;
+}
+
+static void test_create_config(void **state)
+{
+        struct ecs_task *t = sample_task();
+        uint16_t ports[] = {8080, 49153};
+        struct create_config_input in = {.task = t,
+                                         .container = &t->containers[0],
+                                         .host_ports = ports,
+                                         .region = "us-west-2",
+                                         .cluster = "default",
+                                         .docker_name_of = name_of};
+        json_object *cfg = NULL;
+        char *err = NULL;
+
+        assert_int_equal(engine_build_create_config(&in, &cfg, &err), 0);
+        assert_null(err);
+        assert_string_equal(json_get_string(cfg, "Image", NULL), "busybox");
+        assert_string_equal(json_get_string(cfg, "User", NULL), "1000");
+        /* "Env": null in dockerConfig replaces the list, like Go's Unmarshal does. */
+        assert_null(json_get(cfg, "Env"));
+
+        json_object *labels = json_get_object(cfg, "Labels", NULL);
+        assert_string_equal(json_get_string(labels, "team", NULL), "a");
+        /* Our labels win over the task definition's. */
+        assert_string_equal(json_get_string(labels, "com.amazonaws.ecs.cluster", NULL), "default");
+        assert_string_equal(json_get_string(labels, "com.amazonaws.ecs.container-name", NULL),
+                            "web_1.x");
+        assert_string_equal(
+            json_get_string(labels, "com.amazonaws.ecs.task-definition-version", NULL), "12");
+
+        json_object *hc = json_get_object(cfg, "HostConfig", NULL);
+        assert_int_equal(json_get_int(hc, "CpuShares", 0, NULL), 5); /* hostConfig wins */
+        assert_int_equal(json_get_int(hc, "Memory", 0, NULL), 4 * 1024 * 1024);
+        assert_int_equal(json_get_int(hc, "MemoryReservation", 0, NULL), 134217728);
+        json_object *pb = json_get_object(hc, "PortBindings", NULL);
+        json_object *b80 = json_get_array(pb, "80/tcp", NULL);
+        assert_non_null(b80);
+        assert_string_equal(json_get_string(json_object_array_get_idx(b80, 0), "HostPort", NULL),
+                            "8080");
+        json_object *b53 = json_get_array(pb, "53/udp", NULL);
+        assert_string_equal(json_get_string(json_object_array_get_idx(b53, 0), "HostPort", NULL),
+                            "49153");
+        assert_non_null(json_get(json_get(cfg, "ExposedPorts"), "53/udp"));
+        json_object *links = json_get_array(hc, "Links", NULL);
+        assert_string_equal(json_object_get_string(json_object_array_get_idx(links, 0)),
+                            "ecs-web-12-db-0000:database");
+        json_object_put(cfg);
+        ecs_task_unref(t);
+}
+
+static void test_create_config_env(void **state)
+{
+        struct ecs_task *t = sample_task();
+        free(t->containers[0].docker_config);
+        t->containers[0].docker_config = NULL;
+        t->role_credentials_id = strdup("cred-1");
+        struct create_config_input in = {.task = t,
+                                         .container = &t->containers[0],
+                                         .region = "eu-west-1",
+                                         .cluster = "c",
+                                         .docker_name_of = name_of};
+        json_object *cfg = NULL;
+        char *err = NULL;
+
+        assert_int_equal(engine_build_create_config(&in, &cfg, &err), 0);
+        _cleanup_free_ char *env = json_dump(json_get(cfg, "Env"));
+        assert_non_null(strstr(env, "\"MODE=prod\""));
+        assert_non_null(strstr(env, "\"AWS_REGION=eu-west-1\""));
+        assert_non_null(strstr(env, "\"AWS_DEFAULT_REGION=eu-west-1\""));
+        assert_non_null(strstr(env, "\"ECS_CONTAINER_METADATA_URI=http://169.254.170.2/v3/ep-1\""));
+        assert_non_null(
+            strstr(env, "\"ECS_CONTAINER_METADATA_URI_V4=http://169.254.170.2/v4/ep-1\""));
+        assert_non_null(strstr(env, "\"ECS_AGENT_URI=http://169.254.170.2/api/ep-1\""));
+        assert_non_null(
+            strstr(env, "\"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials/cred-1\""));
+        json_object_put(cfg);
+
+        /* A task definition that sets the region keeps its own. */
+        strv_free(t->containers[0].environment);
+        t->containers[0].environment = strv("AWS_REGION=ap-south-1", NULL);
+        assert_int_equal(engine_build_create_config(&in, &cfg, &err), 0);
+        _cleanup_free_ char *env2 = json_dump(json_get(cfg, "Env"));
+        assert_null(strstr(env2, "eu-west-1"));
+        json_object_put(cfg);
+        ecs_task_unref(t);
+}
+
+static void test_create_config_errors(void **state)
+{
+        struct ecs_task *t = sample_task();
+        struct create_config_input in = {
+            .task = t, .container = &t->containers[0], .cluster = "c", .docker_name_of = name_of};
+        json_object *cfg = NULL;
+        char *err = NULL;
+
+        free(t->containers[0].docker_host_config);
+        t->containers[0].docker_host_config = strdup("[1,2]");
+        assert_int_equal(engine_build_create_config(&in, &cfg, &err), -EINVAL);
+        assert_non_null(strstr(err, "hostConfig"));
+        free(err);
+        err = NULL;
+
+        free(t->containers[0].docker_host_config);
+        t->containers[0].docker_host_config = NULL;
+        strv_free(t->containers[0].links);
+        t->containers[0].links = strv("ghost", NULL);
+        assert_int_equal(engine_build_create_config(&in, &cfg, &err), -EINVAL);
+        assert_non_null(strstr(err, "ghost"));
+        free(err);
+        ecs_task_unref(t);
+}
+
+static void test_docker_name(void **state)
+{
+        struct ecs_task *t = sample_task();
+        char *n = NULL;
+        assert_int_equal(engine_container_docker_name(t, &t->containers[0], &n), 0);
+        assert_int_equal(strncmp(n, "ecs-web-12-web1x-", 17), 0);
+        assert_int_equal(strlen(n), 17 + 20);
+        free(n);
+        ecs_task_unref(t);
+}
+
+static void test_task_status(void **state)
+{
+        struct ecs_task *t = sample_task();
+        t->containers[0].known_status = CONTAINER_STATUS_RUNNING;
+        t->containers[1].known_status = CONTAINER_STATUS_PULLED;
+        assert_int_equal(engine_task_status_from_containers(t), TASK_STATUS_MANIFEST_PULLED);
+        t->containers[1].known_status = CONTAINER_STATUS_CREATED;
+        assert_int_equal(engine_task_status_from_containers(t), TASK_STATUS_CREATED);
+        t->containers[1].known_status = CONTAINER_STATUS_STOPPED;
+        assert_int_equal(engine_task_status_from_containers(t), TASK_STATUS_RUNNING);
+        t->containers[0].known_status = CONTAINER_STATUS_STOPPED;
+        assert_int_equal(engine_task_status_from_containers(t), TASK_STATUS_STOPPED);
+        ecs_task_unref(t);
+}
+
+static bool probe_busy_odd(uint16_t port, enum port_protocol proto, void *ud)
+{
+        return port % 2 == 0; /* odd ports are "in use" on the host */
+}
+
+static void test_ports(void **state)
+{
+        static struct port_allocator pa;
+        const uint16_t reserved[] = {100};
+        uint16_t p;
+
+        port_allocator_init(&pa, 100, 106, reserved, 1, NULL, 0);
+        pa.probe = probe_busy_odd;
+        assert_int_equal(port_allocator_pick(&pa, PORT_PROTOCOL_TCP, &p), 0);
+        assert_int_equal(p, 102); /* 100 reserved, 101 busy */
+        assert_int_equal(port_allocator_pick(&pa, PORT_PROTOCOL_TCP, &p), 0);
+        assert_int_equal(p, 104); /* starts after the last one handed out */
+        assert_int_equal(port_allocator_pick(&pa, PORT_PROTOCOL_TCP, &p), 0);
+        assert_int_equal(p, 106);
+        assert_int_equal(port_allocator_pick(&pa, PORT_PROTOCOL_TCP, &p), -EADDRNOTAVAIL);
+        /* UDP is separate. */
+        assert_int_equal(port_allocator_pick(&pa, PORT_PROTOCOL_UDP, &p), 0);
+        assert_int_equal(p, 100);
+        port_allocator_release(&pa, 104, PORT_PROTOCOL_TCP);
+        assert_int_equal(port_allocator_pick(&pa, PORT_PROTOCOL_TCP, &p), 0);
+        assert_int_equal(p, 104); /* wraps around */
+
+        assert_int_equal(port_allocator_hold(&pa, 100, PORT_PROTOCOL_TCP), -EADDRINUSE);
+        assert_int_equal(port_allocator_hold(&pa, 104, PORT_PROTOCOL_TCP), -EADDRINUSE);
+        assert_int_equal(port_allocator_hold(&pa, 8080, PORT_PROTOCOL_TCP), 0);
+        assert_true(port_allocator_is_held(&pa, 8080, PORT_PROTOCOL_TCP));
+}
+
+static void test_merge(void **state)
+{
+        _cleanup_json_ json_object *a = NULL, *b = NULL;
+        const char *da = "{\"x\":{\"k\":1,\"m\":2},\"l\":[1,2],\"s\":\"a\"}";
+        const char *db = "{\"x\":{\"k\":3},\"l\":[9],\"n\":true}";
+        assert_int_equal(json_parse(da, strlen(da), &a), 0);
+        assert_int_equal(json_parse(db, strlen(db), &b), 0);
+        assert_int_equal(json_merge_onto(a, b), 0);
+        _cleanup_free_ char *s = json_dump(a);
+        assert_string_equal(s, "{\"x\":{\"k\":3,\"m\":2},\"l\":[9],\"s\":\"a\",\"n\":true}");
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_create_config),
+            cmocka_unit_test(test_create_config_env),
+            cmocka_unit_test(test_create_config_errors),
+            cmocka_unit_test(test_docker_name),
+            cmocka_unit_test(test_task_status),
+            cmocka_unit_test(test_ports),
+            cmocka_unit_test(test_merge),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
