@@ -1,0 +1,85 @@
+/* Shared between the docker/ sources only: the client, the call machinery and small
+ * parsing helpers. Not part of the public surface (that is include/ecs/docker.h). */
+#pragma once
+
+#include "ecs/docker.h"
+#include "ecs/jsonutil.h"
+#include "ecs/strbuf.h"
+
+/* Body limits: one inspect answer, lists, small answers, one streamed JSON object. */
+#define DOCKER_MAX_INSPECT (1u * 1024 * 1024)
+#define DOCKER_MAX_LIST    (16u * 1024 * 1024)
+#define DOCKER_MAX_SMALL   (1u * 1024 * 1024)
+#define DOCKER_MAX_OBJECT  (1u * 1024 * 1024)
+
+struct docker_client {
+        struct ecs_loop *loop;
+        char *socket_path; /* AF_UNIX path; NULL for tcp:// */
+        char *base_url;    /* "http://docker" or "http://host:port" */
+        char api_version[16];
+        struct docker_call *calls; /* in flight */
+        struct docker_events *streams;
+};
+
+struct docker_call;
+/* Turns the finished transfer into the typed result and runs the user callback. res already
+ * carries the HTTP/transport/progress error, if any; the handler may set a parse error. */
+typedef void (*docker_finish_fn)(struct docker_call *c, const struct ecs_http_response *resp,
+                                 struct docker_result *res);
+
+struct docker_call {
+        struct docker_client *client; /* NULL once unlinked (finished or cancelled) */
+        struct docker_client *owner;  /* valid in finish until the user callback runs */
+        struct docker_call *prev, *next;
+        struct ecs_http_call *http;
+        docker_finish_fn finish;
+        void (*cb)(void); /* the typed user callback, cast back by finish */
+        void *userdata;
+        int conflict;                      /* what 409 means */
+        struct docker_json_stream *stream; /* progress streams (pull, load) */
+        struct docker_progress progress;
+        int stream_error; /* why the progress parser gave up */
+};
+
+struct docker_request {
+        const char *method;
+        const char *path; /* escaped, with query; prefixed by /v<api> unless unversioned */
+        bool unversioned;
+        const char *content_type;
+        const char *auth_header; /* X-Registry-Auth value */
+        const void *body;
+        size_t body_len;
+        uint64_t timeout_usec;
+        uint64_t stall_timeout_usec;
+        size_t max_response;
+        bool progress; /* stream the body through the progress parser */
+        int conflict;  /* 0 = -EBUSY */
+};
+
+int docker_call_start(struct docker_client *client, const struct docker_request *req,
+                      docker_finish_fn finish, void (*cb)(void), void *userdata,
+                      struct docker_call **ret);
+/* finish for calls whose callback is a docker_done_fn. */
+void docker_done_finish(struct docker_call *c, const struct ecs_http_response *resp,
+                        struct docker_result *res);
+/* The request URL for path (used by the event stream, which drives its own transfer). */
+int docker_client_url(struct docker_client *client, const char *path, bool unversioned, char **ret);
+/* Stops a stream of a client being freed and unlinks it from client->streams. */
+void docker_events_detach(struct docker_events *ev);
+
+/* Percent-encodes s onto b: everything but unreserved characters for query values; for
+ * path segments also keeps '/', ':', '@' and '+' (image references). */
+int docker_url_escape(struct strbuf *b, const char *s, bool path);
+/* Container, volume names and ids: [A-Za-z0-9][A-Za-z0-9_.-]*; image references and ids
+ * additionally '/', ':', '@', '+', without ".." segments. */
+bool docker_name_valid(const char *s);
+bool docker_image_name_valid(const char *s);
+/* filters={"label":[...]} value (JSON, not yet escaped) for labels; NULL when none. */
+int docker_label_filters(const char *type, char *const *labels, char **ret);
+
+/* json object {"k":"v",...} -> kv list (non-string values skipped). */
+int docker_kv_from_json(json_object *obj, struct docker_kv **ret, size_t *ret_n);
+/* String member copied (NULL when absent or empty when empty_is_null). */
+int docker_strdup_member(json_object *obj, const char *key, bool empty_is_null, char **ret);
+/* Array of strings -> strv (never NULL on success). */
+int docker_strv_from_json(json_object *arr, char ***ret);
