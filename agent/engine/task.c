@@ -181,6 +181,22 @@ void ecs_container_done(struct ecs_container *c)
         free(c->docker_host_config);
         free(c->docker_version);
         free(c->restart.ignored_exit_codes);
+        for (size_t i = 0; i < c->n_secrets; i++) {
+                free(c->secrets[i].name);
+                free(c->secrets[i].value_from);
+                free(c->secrets[i].region);
+                free(c->secrets[i].provider);
+                free(c->secrets[i].type);
+                free(c->secrets[i].target);
+                free(c->secrets[i].container_path);
+        }
+        free(c->secrets);
+        free(c->registry_auth.type);
+        free(c->registry_auth.ecr_registry_id);
+        free(c->registry_auth.ecr_region);
+        free(c->registry_auth.ecr_endpoint_override);
+        free(c->registry_auth.asm_credentials_parameter);
+        free(c->registry_auth.asm_region);
         free(c->docker_id);
         free(c->docker_name);
         free(c->image_id);

@@ -115,6 +115,29 @@ struct task_volume {
         char *docker_name; /* the Docker volume backing it, once created */
 };
 
+/* A secret injected into a container (§10): provider "ssm" or "asm", type
+ * "ENVIRONMENT_VARIABLE" / "MOUNT_POINT" / "BOOTSTRAP", target "CONTAINER" / "LOG_DRIVER". */
+struct container_secret {
+        char *name;
+        char *value_from; /* SSM parameter name/ARN or Secrets Manager ARN */
+        char *region;     /* NULL: the agent's region */
+        char *provider;
+        char *type;
+        char *target;
+        char *container_path; /* MOUNT_POINT only */
+};
+
+/* Private registry authentication for the image pull; type NULL when there is none. */
+struct registry_auth {
+        char *type; /* "ecr" or "asm" */
+        char *ecr_registry_id;
+        char *ecr_region;
+        char *ecr_endpoint_override;
+        bool ecr_use_execution_role;
+        char *asm_credentials_parameter; /* Secrets Manager ARN */
+        char *asm_region;
+};
+
 struct restart_policy {
         bool enabled;
         int *ignored_exit_codes;
@@ -149,6 +172,10 @@ struct ecs_container {
         uint32_t start_timeout_sec;
         uint32_t stop_timeout_sec; /* 0 = ECS_CONTAINER_STOP_TIMEOUT */
         struct restart_policy restart;
+        struct container_secret *secrets;
+        size_t n_secrets;
+        struct registry_auth registry_auth;
+        bool logs_auth_execution_role; /* logsAuthStrategy "ExecutionRole" */
 
         /* --- runtime --- */
         enum container_status desired_status;
