@@ -166,7 +166,8 @@ static int driver_timer_cb(CURLM *multi, long timeout_ms, void *userp)
                                 : 0;
         uint64_t when = now_usec() + (uint64_t)timeout_ms * USEC_PER_MSEC;
         if (!d->timer) {
-                r = sd_event_add_time(d->event, &d->timer, CLOCK_MONOTONIC, when, 0,
+                /* Accuracy 1 µs: the default would hold every transfer up to 250 ms. */
+                r = sd_event_add_time(d->event, &d->timer, CLOCK_MONOTONIC, when, 1,
                                       driver_on_timer, d);
                 if (r < 0)
                         return -1;
@@ -266,7 +267,9 @@ void ecs_loop_set_insecure(struct ecs_loop *loop, bool insecure)
 int ecs_loop_add_timer(struct ecs_loop *loop, uint64_t delay_usec, sd_event_time_handler_t cb,
                        void *userdata, sd_event_source **ret)
 {
-        return sd_event_add_time_relative(loop->event, ret, CLOCK_MONOTONIC, delay_usec, 0, cb,
+        /* Accuracy 1 µs: sd-event's default (0) coalesces timers over 250 ms, which would
+         * delay every retry and reconnect by up to that much. */
+        return sd_event_add_time_relative(loop->event, ret, CLOCK_MONOTONIC, delay_usec, 1, cb,
                                           userdata);
 }
 
@@ -438,6 +441,9 @@ static void call_finish(struct ecs_http_call *c, CURLcode code)
                         CURL *easy = TAKE_PTR(c->easy);
                         struct curl_driver *d = TAKE_PTR(c->owned_driver);
                         curl_easy_setopt(easy, CURLOPT_PRIVATE, d);
+                        /* The error buffer lives in the call, freed below; libcurl would
+                         * write to it when a later send or receive fails. */
+                        curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
                         driver_mute(d);
                         call_free(c);
                         cb(0, easy, fd, ud);
