@@ -1,8 +1,181 @@
-/* Placeholder entry point; wired up with the agent core. */
-#include <stdio.h>
+/* ecs-agent: argv, configuration, logging, signals, and the event loop. */
+#include <getopt.h>
+#include <signal.h>
+#include <systemd/sd-daemon.h>
 
-int main(void)
+#include "ecs/config.h"
+#include "ecs/instance.h"
+#include "ecs/log.h"
+#include "ecs/loop.h"
+
+struct app {
+        struct ecs_loop *loop;
+        struct ecs_instance *instance;
+        sd_event_source *watchdog;
+        uint64_t watchdog_usec;
+};
+
+static void usage(FILE *f)
 {
-        printf("ecs-agent %s (%s)\n", ECS_AGENT_VERSION, ECS_AGENT_GIT_HASH);
+        fprintf(f,
+                "Usage: ecs-agent [OPTIONS]\n"
+                "Amazon ECS container agent.\n\n"
+                "  -c, --config FILE   configuration file (default %s, after %s)\n"
+                "      --check-config  validate the configuration, print it (secrets\n"
+                "                      redacted) and exit\n"
+                "  -k                  do not verify TLS certificates of the control plane\n"
+                "  -v, --version       print the version and exit\n"
+                "  -h, --help          this text\n",
+                ECS_CONFIG_DEFAULT_PATH, ECS_CONFIG_INSTANCE_DEFAULT_PATH);
+}
+
+static void on_status(struct ecs_instance *inst, bool ready, const char *status, void *ud)
+{
+        if (ready)
+                (void)sd_notifyf(false, "READY=1\nSTATUS=%s", status);
+        else
+                (void)sd_notifyf(false, "STATUS=%s", status);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *ud)
+{
+        struct app *app = ud;
+
+        /* Tasks keep running: a restarted agent adopts them. */
+        log_info("Received %s; stopping the agent, tasks keep running",
+                 si->ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+        (void)sd_notify(false, "STOPPING=1");
+        ecs_instance_shutdown(app->instance);
+        ecs_loop_exit(app->loop, ECS_EXIT_SUCCESS);
         return 0;
+}
+
+static int on_watchdog(sd_event_source *s, uint64_t usec, void *ud)
+{
+        struct app *app = ud;
+
+        (void)sd_notify(false, "WATCHDOG=1");
+        (void)sd_event_source_set_time(s, usec + app->watchdog_usec / 2);
+        (void)sd_event_source_set_enabled(s, SD_EVENT_ON);
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option opts[] = {
+            {"config", required_argument, NULL, 'c'},
+            {"check-config", no_argument, NULL, 'C'},
+            {"version", no_argument, NULL, 'v'},
+            {"help", no_argument, NULL, 'h'},
+            {},
+        };
+        const char *config_path = NULL;
+        bool check_config = false, insecure = false;
+        struct ecs_config config = {0};
+        struct ecs_config_error err = {0};
+        struct app app = {0};
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "c:kvh", opts, NULL)) >= 0)
+                switch (c) {
+                case 'c':
+                        config_path = optarg;
+                        break;
+                case 'C':
+                        check_config = true;
+                        break;
+                case 'k':
+                        insecure = true;
+                        break;
+                case 'v':
+                        printf("Amazon ECS Agent - v%s (%s) [ecs-agent in C]\n", ECS_AGENT_VERSION,
+                               ECS_AGENT_GIT_HASH);
+                        return ECS_EXIT_SUCCESS;
+                case 'h':
+                        usage(stdout);
+                        return ECS_EXIT_SUCCESS;
+                default:
+                        usage(stderr);
+                        return ECS_EXIT_TERMINAL;
+                }
+        if (optind < argc) {
+                fprintf(stderr, "Unexpected argument: %s\n", argv[optind]);
+                return ECS_EXIT_TERMINAL;
+        }
+
+        r = ecs_config_load(config_path, NULL, &config, &err);
+        if (r < 0) {
+                /* A half-configured agent is worse than none: terminal, as the official
+                 * agent treats configuration errors. */
+                fprintf(stderr, "ecs-agent: configuration error: %s\n", err.message);
+                return ECS_EXIT_TERMINAL;
+        }
+        if (check_config) {
+                ecs_config_dump(&config, stdout);
+                ecs_config_done(&config);
+                return ECS_EXIT_SUCCESS;
+        }
+
+        log_set_max_level(config.log_level);
+        r = log_open(config.log_file);
+        if (r < 0) {
+                fprintf(stderr, "ecs-agent: cannot open log file %s: %s\n", config.log_file,
+                        strerror(-r));
+                ecs_config_done(&config);
+                return ECS_EXIT_TERMINAL;
+        }
+        log_info("Starting Amazon ECS Agent v%s (%s), cluster %s", ECS_AGENT_VERSION,
+                 ECS_AGENT_GIT_HASH, config.cluster);
+
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
+
+        r = ecs_loop_new(&app.loop);
+        if (r < 0) {
+                log_error_errno(r, "Failed to create the event loop: %m");
+                goto finish;
+        }
+        ecs_loop_set_insecure(app.loop, insecure);
+        sd_event *ev = ecs_loop_event(app.loop);
+        if (sd_event_add_signal(ev, NULL, SIGTERM, on_signal, &app) < 0 ||
+            sd_event_add_signal(ev, NULL, SIGINT, on_signal, &app) < 0) {
+                r = log_error_errno(EIO, "Failed to watch signals");
+                goto finish;
+        }
+        if (sd_watchdog_enabled(false, &app.watchdog_usec) > 0 && app.watchdog_usec > 0)
+                (void)sd_event_add_time_relative(ev, &app.watchdog, CLOCK_MONOTONIC,
+                                                 app.watchdog_usec / 2, 0, on_watchdog, &app);
+
+        struct ecs_instance_params ip = {
+            .loop = app.loop,
+            .config = &config,
+            .on_status = on_status,
+            .userdata = &app,
+        };
+        r = ecs_instance_new(&ip, &app.instance);
+        if (r < 0) {
+                log_error_errno(r, "Failed to set up the agent: %m");
+                goto finish;
+        }
+        r = ecs_instance_start(app.instance);
+        if (r < 0) {
+                log_error_errno(r, "Failed to start the agent: %m");
+                goto finish;
+        }
+        r = ecs_loop_run(app.loop);
+        log_info("Agent exiting with code %d", r);
+
+finish:
+        app.instance = ecs_instance_free(app.instance);
+        sd_event_source_disable_unref(app.watchdog);
+        app.loop = ecs_loop_free(app.loop);
+        ecs_config_done(&config);
+        log_close();
+        if (r < 0)
+                return ECS_EXIT_ERROR;
+        return r;
 }

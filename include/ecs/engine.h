@@ -20,6 +20,8 @@ struct engine_callbacks {
         /* A task's or container's known status (or reportable detail: exit code, reason,
          * bindings) changed. Called after the engine has settled for this loop turn. */
         void (*task_changed)(struct engine *e, struct ecs_task *t, void *userdata);
+        /* The task was cleaned up and is about to be dropped: forget it. */
+        void (*task_removed)(struct engine *e, struct ecs_task *t, void *userdata);
 };
 
 struct engine_params {
@@ -44,7 +46,8 @@ void engine_foreach_task(struct engine *e, void (*fn)(struct ecs_task *t, void *
 size_t engine_task_count(struct engine *e);
 /* Stops a task (desired STOPPED), as StopTask / a manifest does. -ENOENT if unknown. */
 int engine_stop_task(struct engine *e, const char *arn);
-/* The reporter calls this after ECS accepted a change, so that cleanup may proceed. */
+/* The reporter calls this after ECS accepted a change (sent_status updated), so that
+ * cleanup may proceed once STOPPED is acknowledged. */
 void engine_task_sent(struct engine *e, struct ecs_task *t);
 
 /* Pure helpers, exposed for tests. */

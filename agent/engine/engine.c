@@ -1,0 +1,1026 @@
+/* The task engine: one state machine step per task, driven by Docker call completions and
+ * Docker events. Each container moves one status at a time toward its desired status; the
+ * task's known status follows from its containers (§4.3, §4.4). */
+#include "ecs/backoff.h"
+#include "ecs/config.h"
+#include "ecs/docker.h"
+#include "ecs/engine.h"
+#include "ecs/jsonutil.h"
+#include "ecs/log.h"
+#include "ecs/loop.h"
+#include "ecs/uuid.h"
+#include "engine-internal.h"
+
+#define STOP_RETRY_MAX 5
+
+struct engine_task {
+        struct ecs_task *task;
+        struct engine *engine;
+        bool dirty;            /* something reportable changed since the last notification */
+        bool ports_assigned;   /* host ports chosen and held */
+        bool waiting_logged;   /* "waiting for ports" said once */
+        uint16_t **host_ports; /* per container, per port mapping */
+        sd_event_source *cleanup_timer;
+        bool removing; /* cleanup started: containers being removed */
+        unsigned ops;  /* Docker calls in flight */
+};
+
+struct engine {
+        struct ecs_loop *loop;
+        struct docker_client *docker;
+        const struct ecs_config *config;
+        char *region;
+        char *cluster;
+        struct engine_callbacks cb;
+        void *userdata;
+        struct engine_task **tasks;
+        size_t n_tasks;
+        struct port_allocator ports;
+        sd_event_source *settle; /* deferred: step dirty tasks, notify */
+        struct docker_events *events;
+};
+
+enum op_kind { OP_PULL, OP_CREATE, OP_START, OP_STOP, OP_INSPECT, OP_REMOVE };
+
+struct op {
+        struct engine *engine;
+        struct engine_task *et;
+        size_t idx; /* container index */
+        enum op_kind kind;
+        unsigned attempt;
+};
+
+static void engine_step(struct engine *e, struct engine_task *et);
+static void schedule_settle(struct engine *e);
+static void engine_remove_task(struct engine *e, struct engine_task *et);
+
+static struct engine_task *find_et(struct engine *e, const char *arn)
+{
+        for (size_t i = 0; i < e->n_tasks; i++)
+                if (streq(e->tasks[i]->task->arn, arn))
+                        return e->tasks[i];
+        return NULL;
+}
+
+static struct engine_task *find_by_docker_id(struct engine *e, const char *id, size_t *ret_idx)
+{
+        for (size_t i = 0; i < e->n_tasks; i++) {
+                struct ecs_task *t = e->tasks[i]->task;
+                for (size_t j = 0; j < t->n_containers; j++)
+                        if (streq_ptr(t->containers[j].docker_id, id)) {
+                                *ret_idx = j;
+                                return e->tasks[i];
+                        }
+        }
+        return NULL;
+}
+
+static void mark_dirty(struct engine *e, struct engine_task *et)
+{
+        et->dirty = true;
+        schedule_settle(e);
+}
+
+/* Records the first error of a container (§4.9: later errors don't replace it). */
+static void container_set_reason(struct ecs_container *c, const char *name, const char *msg)
+{
+        if (c->reason)
+                return;
+        if (asprintf(&c->reason, "%s: %s", name, strempty(msg)) < 0)
+                c->reason = NULL;
+}
+
+static void task_set_desired_stopped(struct engine_task *et, const char *why)
+{
+        struct ecs_task *t = et->task;
+        if (t->desired_status >= TASK_STATUS_STOPPED)
+                return;
+        log_info("Task %s: desired status STOPPED (%s)", t->arn, why);
+        t->desired_status = TASK_STATUS_STOPPED;
+}
+
+static void container_set_known(struct engine *e, struct engine_task *et, struct ecs_container *c,
+                                enum container_status s)
+{
+        if (s <= c->known_status)
+                return; /* known status only moves forward */
+        log_debug("Task %s container %s: %s -> %s", et->task->arn, c->name,
+                  container_status_to_string(c->known_status), container_status_to_string(s));
+        c->known_status = s;
+        if (s == CONTAINER_STATUS_STOPPED && !c->finished_at)
+                c->finished_at = realtime_usec();
+        mark_dirty(e, et);
+}
+
+static void release_ports(struct engine *e, struct engine_task *et)
+{
+        struct ecs_task *t = et->task;
+        if (!et->ports_assigned)
+                return;
+        for (size_t i = 0; i < t->n_containers; i++)
+                for (size_t j = 0; j < t->containers[i].n_ports; j++)
+                        port_allocator_release(&e->ports, et->host_ports[i][j],
+                                               t->containers[i].ports[j].protocol);
+        et->ports_assigned = false;
+}
+
+/* Chooses and holds host ports for every mapping of the task (§5.4), all or nothing. Static
+ * ports that are reserved or held by a live task make the task wait. */
+static int assign_ports(struct engine *e, struct engine_task *et)
+{
+        struct ecs_task *t = et->task;
+        size_t done_c = 0, done_p = 0;
+        int r = 0;
+
+        if (et->ports_assigned)
+                return 0;
+        if (t->network_mode != NETWORK_MODE_BRIDGE) {
+                et->ports_assigned = true; /* host/none/awsvpc: no agent-chosen ports */
+                return 0;
+        }
+        if (!et->host_ports) {
+                et->host_ports = calloc(t->n_containers ? t->n_containers : 1, sizeof(uint16_t *));
+                if (!et->host_ports)
+                        return -ENOMEM;
+                for (size_t i = 0; i < t->n_containers; i++) {
+                        et->host_ports[i] = calloc(t->containers[i].n_ports + 1, sizeof(uint16_t));
+                        if (!et->host_ports[i])
+                                return -ENOMEM;
+                }
+        }
+        for (done_c = 0; done_c < t->n_containers; done_c++) {
+                struct ecs_container *c = &t->containers[done_c];
+                for (done_p = 0; done_p < c->n_ports; done_p++) {
+                        struct port_mapping *p = &c->ports[done_p];
+                        uint16_t port = p->host_port;
+                        if (port)
+                                r = port_allocator_hold(&e->ports, port, p->protocol);
+                        else
+                                r = port_allocator_pick(&e->ports, p->protocol, &port);
+                        if (r < 0)
+                                goto undo;
+                        et->host_ports[done_c][done_p] = port;
+                }
+        }
+        et->ports_assigned = true;
+        return 0;
+undo:
+        /* Give back what this attempt took, so a waiting task holds nothing. */
+        for (size_t i = 0; i <= done_c && i < t->n_containers; i++) {
+                size_t n = i == done_c ? done_p : t->containers[i].n_ports;
+                for (size_t j = 0; j < n; j++)
+                        port_allocator_release(&e->ports, et->host_ports[i][j],
+                                               t->containers[i].ports[j].protocol);
+        }
+        return r;
+}
+
+static struct op *op_new(struct engine *e, struct engine_task *et, size_t idx, enum op_kind kind)
+{
+        struct op *o = calloc(1, sizeof(*o));
+        if (!o)
+                return NULL;
+        o->engine = e;
+        o->et = et;
+        o->idx = idx;
+        o->kind = kind;
+        et->ops++;
+        if (kind != OP_INSPECT && kind != OP_REMOVE)
+                et->task->containers[idx].transition_in_flight = true;
+        return o;
+}
+
+/* Ends an op: clears the in-flight mark and steps the task again. */
+static void op_finish(struct op *o)
+{
+        struct engine *e = o->engine;
+        struct engine_task *et = o->et;
+        if (o->kind != OP_INSPECT && o->kind != OP_REMOVE)
+                et->task->containers[o->idx].transition_in_flight = false;
+        et->ops--;
+        free(o);
+        if (et->removing) {
+                if (et->ops == 0)
+                        engine_remove_task(e, et);
+                return;
+        }
+        engine_step(e, et);
+}
+
+/* ---- inspect: the source of truth for exit codes, OOM kills and bindings ---- */
+
+static void apply_inspect(struct engine *e, struct engine_task *et, struct ecs_container *c,
+                          const struct docker_container *d)
+{
+        if (d->image_id && !streq_ptr(c->image_id, d->image_id)) {
+                free(c->image_id);
+                c->image_id = strdup(d->image_id);
+        }
+        if (d->created_usec && !c->created_at)
+                c->created_at = d->created_usec;
+        if (d->started_at_usec && !c->started_at)
+                c->started_at = d->started_at_usec;
+
+        if (d->running) {
+                if (d->n_ports > 0 && c->n_bindings == 0) {
+                        c->bindings = calloc(d->n_ports, sizeof(struct network_binding));
+                        for (size_t i = 0; c->bindings && i < d->n_ports; i++) {
+                                struct network_binding *b = &c->bindings[c->n_bindings];
+                                snprintf(b->bind_ip, sizeof(b->bind_ip), "%s",
+                                         strempty(d->ports[i].host_ip));
+                                b->container_port = d->ports[i].container_port;
+                                b->host_port = d->ports[i].host_port;
+                                b->protocol = port_protocol_from_string(d->ports[i].protocol);
+                                if ((int)b->protocol < 0)
+                                        continue; /* sctp: not an ECS protocol */
+                                c->n_bindings++;
+                        }
+                        mark_dirty(e, et);
+                }
+                container_set_known(e, et, c, CONTAINER_STATUS_RUNNING);
+                return;
+        }
+        if (!d->started_at_usec && isempty(d->error) && !d->dead &&
+            c->desired_status != CONTAINER_STATUS_STOPPED) {
+                container_set_known(e, et, c, CONTAINER_STATUS_CREATED);
+                return;
+        }
+        /* Not running, and it ran (or failed to): stopped, with what Docker knows (§4.13). */
+        if (!c->has_exit_code) {
+                c->exit_code = d->exit_code;
+                c->has_exit_code = true;
+        }
+        if (d->oom_killed)
+                container_set_reason(c, "OutOfMemoryError", "Container killed due to memory usage");
+        else if (!isempty(d->error))
+                container_set_reason(c, "DockerStateError", d->error);
+        if (d->finished_at_usec && !c->finished_at)
+                c->finished_at = d->finished_at_usec;
+        container_set_known(e, et, c, CONTAINER_STATUS_STOPPED);
+}
+
+static void on_inspect(const struct docker_result *res, const struct docker_container *d, void *ud)
+{
+        struct op *o = ud;
+        struct ecs_container *c = &o->et->task->containers[o->idx];
+
+        if (res->error == -ENOENT) {
+                /* Removed behind our back: it is stopped, and we say why (§4.13). */
+                container_set_reason(c, "ContainerVanishedError",
+                                     "No container matching saved ID found");
+                container_set_known(o->engine, o->et, c, CONTAINER_STATUS_STOPPED);
+        } else if (res->error < 0)
+                log_warning_errno(res->error, "Failed to inspect container %s of task %s: %s",
+                                  c->name, o->et->task->arn, res->message);
+        else
+                apply_inspect(o->engine, o->et, c, d);
+        op_finish(o);
+}
+
+static void start_inspect(struct engine *e, struct engine_task *et, size_t idx)
+{
+        struct ecs_container *c = &et->task->containers[idx];
+        struct op *o;
+        int r;
+
+        if (!c->docker_id)
+                return;
+        o = op_new(e, et, idx, OP_INSPECT);
+        if (!o)
+                return;
+        r = docker_container_inspect(e->docker, c->docker_id, 0, on_inspect, o, NULL);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to inspect container %s: %m", c->name);
+                et->ops--;
+                free(o);
+        }
+}
+
+/* ---- pull ---- */
+
+static bool pull_failure_stops_task(const struct engine *e)
+{
+        /* With "always" and "once" a failed pull fails the task; "default" and
+         * "prefer-cached" go on with a cached image if there is one (§4.9). */
+        return e->config->image_pull_behavior == ECS_IMAGE_PULL_BEHAVIOR_ALWAYS ||
+               e->config->image_pull_behavior == ECS_IMAGE_PULL_BEHAVIOR_ONCE;
+}
+
+static void pull_done_common(struct op *o)
+{
+        struct ecs_task *t = o->et->task;
+        t->pull_stopped_at = realtime_usec();
+        container_set_known(o->engine, o->et, &t->containers[o->idx], CONTAINER_STATUS_PULLED);
+        op_finish(o);
+}
+
+static void on_pull_fallback_inspect(const struct docker_result *res,
+                                     const struct docker_image *img, void *ud)
+{
+        struct op *o = ud;
+        struct ecs_container *c = &o->et->task->containers[o->idx];
+
+        /* The pull failed; a cached image lets the task run, and then the pull error is not
+         * the container's story. Without one, create will fail and the pull error stays the
+         * reason (§11.18). */
+        if (res->error == 0) {
+                log_info("Task %s container %s: pull failed, using the cached image %s",
+                         o->et->task->arn, c->name, c->image);
+                free(c->reason);
+                c->reason = NULL;
+        }
+        pull_done_common(o);
+}
+
+static void on_pull(const struct docker_result *res, const char *digest, void *ud)
+{
+        struct op *o = ud;
+        struct engine *e = o->engine;
+        struct ecs_container *c = &o->et->task->containers[o->idx];
+
+        if (res->error == 0) {
+                if (digest && !c->image_digest)
+                        c->image_digest = strdup(digest);
+                log_debug("Task %s container %s: pulled %s", o->et->task->arn, c->name, c->image);
+                pull_done_common(o);
+                return;
+        }
+        log_warning("Task %s container %s: failed to pull %s: %s", o->et->task->arn, c->name,
+                    c->image, res->message);
+        container_set_reason(c, "CannotPullContainerError", res->message);
+        if (pull_failure_stops_task(e)) {
+                task_set_desired_stopped(o->et, "image pull failed");
+                o->et->task->pull_stopped_at = realtime_usec();
+                op_finish(o);
+                return;
+        }
+        if (docker_image_inspect(e->docker, c->image, 0, on_pull_fallback_inspect, o, NULL) < 0)
+                pull_done_common(o);
+}
+
+static void do_pull(struct op *o)
+{
+        struct engine *e = o->engine;
+        struct ecs_task *t = o->et->task;
+        struct ecs_container *c = &t->containers[o->idx];
+        struct docker_pull_options opts = {
+            .image = c->image,
+            .timeout_usec = e->config->image_pull_timeout_usec,
+            .stall_timeout_usec = e->config->image_pull_inactivity_timeout_usec,
+        };
+        int r;
+
+        if (!t->pull_started_at)
+                t->pull_started_at = realtime_usec();
+        r = docker_image_pull(e->docker, &opts, on_pull, o, NULL);
+        if (r < 0) {
+                struct docker_result res = {.error = r, .message = strerror(-r)};
+                on_pull(&res, NULL, o);
+        }
+}
+
+static void on_pull_check(const struct docker_result *res, const struct docker_image *img, void *ud)
+{
+        struct op *o = ud;
+        struct ecs_container *c = &o->et->task->containers[o->idx];
+
+        if (res->error == 0) {
+                /* "once" and "prefer-cached" with the image present: no pull. */
+                if (img && img->id && !c->image_id)
+                        c->image_id = strdup(img->id);
+                container_set_known(o->engine, o->et, c, CONTAINER_STATUS_PULLED);
+                op_finish(o);
+                return;
+        }
+        do_pull(o);
+}
+
+static void start_pull(struct engine *e, struct engine_task *et, size_t idx)
+{
+        struct ecs_container *c = &et->task->containers[idx];
+        struct op *o = op_new(e, et, idx, OP_PULL);
+        if (!o)
+                return;
+        switch (e->config->image_pull_behavior) {
+        case ECS_IMAGE_PULL_BEHAVIOR_ONCE:
+        case ECS_IMAGE_PULL_BEHAVIOR_PREFER_CACHED:
+                if (docker_image_inspect(e->docker, c->image, 0, on_pull_check, o, NULL) >= 0)
+                        return;
+                break;
+        default:
+                break;
+        }
+        do_pull(o);
+}
+
+/* ---- create ---- */
+
+static const char *docker_name_of(const struct ecs_task *t, const char *name)
+{
+        for (size_t i = 0; i < t->n_containers; i++)
+                if (streq(t->containers[i].name, name))
+                        return t->containers[i].docker_name;
+        return NULL;
+}
+
+static void on_create(const struct docker_result *res, const char *id, void *ud)
+{
+        struct op *o = ud;
+        struct engine *e = o->engine;
+        struct ecs_container *c = &o->et->task->containers[o->idx];
+
+        if (res->error == 0) {
+                free(c->docker_id);
+                c->docker_id = strdup(id);
+                c->created_at = realtime_usec();
+                container_set_known(e, o->et, c, CONTAINER_STATUS_CREATED);
+                op_finish(o);
+                return;
+        }
+        if (res->error == -EEXIST) {
+                /* Our deterministic name is taken: a create of ours that completed before a
+                 * crash. Adopt it instead of making a duplicate. */
+                log_info("Task %s container %s: adopting existing container %s", o->et->task->arn,
+                         c->name, c->docker_name);
+                free(c->docker_id);
+                c->docker_id = strdup(c->docker_name);
+                o->kind = OP_INSPECT;
+                c->transition_in_flight = false;
+                if (docker_container_inspect(e->docker, c->docker_name, 0, on_inspect, o, NULL) >=
+                    0)
+                        return;
+        }
+        log_warning("Task %s container %s: create failed: %s", o->et->task->arn, c->name,
+                    res->message);
+        container_set_reason(c, "CannotCreateContainerError", res->message);
+        c->desired_status = CONTAINER_STATUS_STOPPED;
+        op_finish(o);
+}
+
+static void start_create(struct engine *e, struct engine_task *et, size_t idx)
+{
+        struct ecs_task *t = et->task;
+        struct ecs_container *c = &t->containers[idx];
+        _cleanup_json_ json_object *body = NULL;
+        _cleanup_free_ char *err = NULL;
+        char ep[37];
+        int r;
+
+        if (!c->docker_name) {
+                r = engine_container_docker_name(t, c, &c->docker_name);
+                if (r < 0)
+                        return (void)log_oom();
+        }
+        if (!c->endpoint_id && uuid_v4(ep) >= 0)
+                c->endpoint_id = strdup(ep);
+        struct create_config_input in = {
+            .task = t,
+            .container = c,
+            .host_ports = et->host_ports ? et->host_ports[idx] : NULL,
+            .region = e->region,
+            .cluster = e->cluster,
+            .docker_name_of = docker_name_of,
+        };
+        r = engine_build_create_config(&in, &body, &err);
+        if (r < 0) {
+                container_set_reason(c, "HostConfigError", err ? err : strerror(-r));
+                c->desired_status = CONTAINER_STATUS_STOPPED;
+                mark_dirty(e, et);
+                return;
+        }
+        struct op *o = op_new(e, et, idx, OP_CREATE);
+        if (!o)
+                return;
+        r = docker_container_create(e->docker, c->docker_name, body,
+                                    e->config->container_create_timeout_usec, on_create, o, NULL);
+        if (r < 0) {
+                struct docker_result res = {.error = r, .message = strerror(-r)};
+                on_create(&res, NULL, o);
+        }
+}
+
+/* ---- start ---- */
+
+static void on_start(const struct docker_result *res, void *ud)
+{
+        struct op *o = ud;
+        struct engine *e = o->engine;
+        struct ecs_container *c = &o->et->task->containers[o->idx];
+
+        if (res->error < 0) {
+                log_warning("Task %s container %s: start failed: %s", o->et->task->arn, c->name,
+                            res->message);
+                container_set_reason(c,
+                                     res->error == -ETIMEDOUT ? "DockerTimeoutError"
+                                                              : "CannotStartContainerError",
+                                     res->message);
+                c->desired_status = CONTAINER_STATUS_STOPPED;
+                op_finish(o);
+                return;
+        }
+        /* Inspect for the real bindings and start time; RUNNING is set from what it shows
+         * (a container may already have exited again). */
+        o->kind = OP_INSPECT;
+        c->transition_in_flight = false;
+        if (docker_container_inspect(e->docker, c->docker_id, 0, on_inspect, o, NULL) < 0) {
+                container_set_known(e, o->et, c, CONTAINER_STATUS_RUNNING);
+                op_finish(o);
+        }
+}
+
+static void start_start(struct engine *e, struct engine_task *et, size_t idx)
+{
+        struct ecs_container *c = &et->task->containers[idx];
+        struct op *o = op_new(e, et, idx, OP_START);
+        int r;
+
+        if (!o)
+                return;
+        r = docker_container_start(e->docker, c->docker_id, e->config->container_start_timeout_usec,
+                                   on_start, o, NULL);
+        if (r < 0) {
+                struct docker_result res = {.error = r, .message = strerror(-r)};
+                on_start(&res, o);
+        }
+}
+
+/* ---- stop ---- */
+
+static unsigned stop_grace_sec(const struct engine *e, const struct ecs_container *c)
+{
+        if (c->stop_timeout_sec > 0)
+                return c->stop_timeout_sec;
+        return (unsigned)MAX(e->config->container_stop_timeout_usec / USEC_PER_SEC, 1ULL);
+}
+
+static void on_stop(const struct docker_result *res, void *ud)
+{
+        struct op *o = ud;
+        struct engine *e = o->engine;
+        struct ecs_container *c = &o->et->task->containers[o->idx];
+
+        if (res->error < 0 && res->error != -ENOENT) {
+                log_warning("Task %s container %s: stop failed: %s", o->et->task->arn, c->name,
+                            res->message);
+                if (++o->attempt < STOP_RETRY_MAX) {
+                        if (docker_container_stop(e->docker, c->docker_id, stop_grace_sec(e, c), 0,
+                                                  on_stop, o, NULL) >= 0)
+                                return;
+                }
+                container_set_reason(c, "CannotStopContainerError", res->message);
+        }
+        /* Stopped (or gone): inspect for the exit code. */
+        o->kind = OP_INSPECT;
+        c->transition_in_flight = false;
+        if (docker_container_inspect(e->docker, c->docker_id, 0, on_inspect, o, NULL) < 0) {
+                container_set_known(e, o->et, c, CONTAINER_STATUS_STOPPED);
+                op_finish(o);
+        }
+}
+
+static void start_stop(struct engine *e, struct engine_task *et, size_t idx)
+{
+        struct ecs_container *c = &et->task->containers[idx];
+        struct op *o = op_new(e, et, idx, OP_STOP);
+        int r;
+
+        if (!o)
+                return;
+        log_info("Task %s container %s: stopping (grace %us)", et->task->arn, c->name,
+                 stop_grace_sec(e, c));
+        r = docker_container_stop(e->docker, c->docker_id, stop_grace_sec(e, c), 0, on_stop, o,
+                                  NULL);
+        if (r < 0) {
+                struct docker_result res = {.error = r, .message = strerror(-r)};
+                on_stop(&res, o);
+        }
+}
+
+/* ---- the step ---- */
+
+/* A container may be created once the containers it links to are running and the ones it
+ * takes volumes from exist (the implied START / CREATE dependencies of §4.7). */
+static bool create_dependencies_met(const struct ecs_task *t, const struct ecs_container *c)
+{
+        strv_foreach (l, c->links) {
+                size_t n = strcspn(*l, ":");
+                for (size_t i = 0; i < t->n_containers; i++) {
+                        const struct ecs_container *d = &t->containers[i];
+                        if (strlen(d->name) == n && strncmp(d->name, *l, n) == 0 &&
+                            d->known_status < CONTAINER_STATUS_RUNNING)
+                                return false;
+                }
+        }
+        for (size_t k = 0; k < c->n_volumes_from; k++) {
+                const struct ecs_container *d = ecs_task_find_container(
+                    (struct ecs_task *)t, c->volumes_from[k].source_container);
+                if (d && d->known_status < CONTAINER_STATUS_CREATED)
+                        return false;
+        }
+        return true;
+}
+
+static void step_container(struct engine *e, struct engine_task *et, size_t idx)
+{
+        struct ecs_task *t = et->task;
+        struct ecs_container *c = &t->containers[idx];
+        enum container_status want = t->desired_status >= TASK_STATUS_STOPPED
+                                         ? CONTAINER_STATUS_STOPPED
+                                         : CONTAINER_STATUS_RUNNING;
+
+        if (c->transition_in_flight || c->known_status == CONTAINER_STATUS_STOPPED)
+                return;
+        if (want > c->desired_status)
+                c->desired_status = want;
+
+        if (c->desired_status == CONTAINER_STATUS_STOPPED) {
+                if (!c->docker_id || c->known_status < CONTAINER_STATUS_CREATED) {
+                        /* Never created: nothing for Docker to do (§4.4). */
+                        container_set_known(e, et, c, CONTAINER_STATUS_STOPPED);
+                        return;
+                }
+                start_stop(e, et, idx);
+                return;
+        }
+
+        switch (c->known_status) {
+        case CONTAINER_STATUS_NONE:
+        case CONTAINER_STATUS_MANIFEST_PULLED:
+                start_pull(e, et, idx);
+                break;
+        case CONTAINER_STATUS_PULLED:
+                if (create_dependencies_met(t, c))
+                        start_create(e, et, idx);
+                break;
+        case CONTAINER_STATUS_CREATED:
+                start_start(e, et, idx);
+                break;
+        default:
+                break;
+        }
+}
+
+static void update_task_known(struct engine *e, struct engine_task *et)
+{
+        struct ecs_task *t = et->task;
+        enum task_status s = engine_task_status_from_containers(t);
+
+        if (s <= t->known_status)
+                return;
+        log_info("Task %s: %s -> %s", t->arn, task_status_to_string(t->known_status),
+                 task_status_to_string(s));
+        t->known_status = s;
+        t->known_status_time = realtime_usec();
+        if (s == TASK_STATUS_STOPPED) {
+                release_ports(e, et);
+                if (t->desired_status < TASK_STATUS_STOPPED)
+                        t->desired_status = TASK_STATUS_STOPPED;
+        }
+        mark_dirty(e, et);
+}
+
+static void engine_step(struct engine *e, struct engine_task *et)
+{
+        struct ecs_task *t = et->task;
+        int r;
+
+        if (t->known_status >= TASK_STATUS_STOPPED)
+                return;
+
+        /* An essential container that stopped stops the task (§4.6). */
+        for (size_t i = 0; i < t->n_containers; i++) {
+                struct ecs_container *c = &t->containers[i];
+                if (c->essential && (c->known_status == CONTAINER_STATUS_STOPPED ||
+                                     c->desired_status == CONTAINER_STATUS_STOPPED)) {
+                        if (t->desired_status < TASK_STATUS_STOPPED && !t->execution_stopped_at)
+                                t->execution_stopped_at = realtime_usec();
+                        task_set_desired_stopped(et, "an essential container stopped");
+                }
+        }
+
+        if (t->desired_status < TASK_STATUS_STOPPED && !et->ports_assigned) {
+                r = assign_ports(e, et);
+                if (r < 0) {
+                        if (!et->waiting_logged)
+                                log_info("Task %s: waiting for host ports: %s", t->arn,
+                                         strerror(-r));
+                        et->waiting_logged = true;
+                        return;
+                }
+        }
+
+        for (size_t i = 0; i < t->n_containers; i++)
+                step_container(e, et, i);
+        update_task_known(e, et);
+}
+
+/* ---- settling and notification ---- */
+
+static void step_waiting(struct engine *e);
+
+static int on_settle(sd_event_source *s, void *ud)
+{
+        struct engine *e = ud;
+        bool stopped = false;
+
+        for (size_t i = 0; i < e->n_tasks; i++) {
+                struct engine_task *et = e->tasks[i];
+                if (!et->dirty)
+                        continue;
+                et->dirty = false;
+                stopped = stopped || et->task->known_status == TASK_STATUS_STOPPED;
+                if (e->cb.task_changed)
+                        e->cb.task_changed(e, et->task, e->userdata);
+        }
+        /* A task that stopped may have freed ports a waiting task needs. */
+        if (stopped)
+                step_waiting(e);
+        return 0;
+}
+
+static void schedule_settle(struct engine *e)
+{
+        if (e->settle)
+                sd_event_source_set_enabled(e->settle, SD_EVENT_ONESHOT);
+}
+
+static void step_waiting(struct engine *e)
+{
+        for (size_t i = 0; i < e->n_tasks; i++)
+                if (!e->tasks[i]->ports_assigned &&
+                    e->tasks[i]->task->desired_status < TASK_STATUS_STOPPED)
+                        engine_step(e, e->tasks[i]);
+}
+
+/* ---- Docker events ---- */
+
+static void on_docker_event(struct docker_events *ev, const struct docker_event *de, void *ud)
+{
+        struct engine *e = ud;
+        struct engine_task *et;
+        size_t idx = 0;
+
+        et = find_by_docker_id(e, de->id, &idx);
+        if (!et || et->removing)
+                return;
+        struct ecs_container *c = &et->task->containers[idx];
+        switch (de->action) {
+        case DOCKER_EVENT_DIE:
+        case DOCKER_EVENT_DESTROY:
+        case DOCKER_EVENT_OOM:
+                if (de->action == DOCKER_EVENT_DIE && de->exit_code >= 0 && !c->has_exit_code &&
+                    c->known_status < CONTAINER_STATUS_STOPPED) {
+                        /* Inspect gives the full story; the event's code is the fallback. */
+                        c->exit_code = de->exit_code;
+                }
+                start_inspect(e, et, idx);
+                break;
+        case DOCKER_EVENT_HEALTH_STATUS:
+                c->health_status = de->health == DOCKER_HEALTH_HEALTHY     ? 1
+                                   : de->health == DOCKER_HEALTH_UNHEALTHY ? 2
+                                                                           : 0;
+                mark_dirty(e, et);
+                break;
+        default:
+                break;
+        }
+}
+
+static void reinspect_all(struct engine *e)
+{
+        for (size_t i = 0; i < e->n_tasks; i++) {
+                struct engine_task *et = e->tasks[i];
+                for (size_t j = 0; j < et->task->n_containers; j++) {
+                        struct ecs_container *c = &et->task->containers[j];
+                        if (c->docker_id && c->known_status < CONTAINER_STATUS_STOPPED &&
+                            !c->transition_in_flight)
+                                start_inspect(e, et, j);
+                }
+        }
+}
+
+static void on_docker_events_state(struct docker_events *ev, enum docker_events_state state,
+                                   int error, void *ud)
+{
+        struct engine *e = ud;
+        if (state == DOCKER_EVENTS_DISCONNECTED)
+                log_warning_errno(error, "Docker event stream lost, reconnecting: %m");
+        else if (state == DOCKER_EVENTS_RECONNECTED) {
+                log_info("Docker event stream reconnected; re-inspecting containers");
+                reinspect_all(e);
+        }
+}
+
+/* ---- public ---- */
+
+int engine_new(const struct engine_params *p, struct engine **ret)
+{
+        struct engine *e = calloc(1, sizeof(*e));
+        int r;
+
+        if (!e)
+                return -ENOMEM;
+        e->loop = p->loop;
+        e->docker = p->docker;
+        e->config = p->config;
+        e->cb = p->callbacks;
+        e->userdata = p->userdata;
+        e->region = strdup(strempty(p->region));
+        e->cluster = strdup(strempty(p->cluster));
+        if (!e->region || !e->cluster) {
+                engine_free(e);
+                return -ENOMEM;
+        }
+        port_allocator_init(&e->ports, p->config->dynamic_host_port_first,
+                            p->config->dynamic_host_port_last, p->config->reserved_ports,
+                            p->config->n_reserved_ports, p->config->reserved_ports_udp,
+                            p->config->n_reserved_ports_udp);
+        r = sd_event_add_defer(ecs_loop_event(p->loop), &e->settle, on_settle, e);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(e->settle, SD_EVENT_OFF);
+        if (r < 0) {
+                engine_free(e);
+                return r;
+        }
+        static char *const labels[] = {"com.amazonaws.ecs.task-arn", NULL};
+        struct docker_events_options eo = {
+            .since_usec = realtime_usec(),
+            .labels = labels,
+            .on_event = on_docker_event,
+            .on_state = on_docker_events_state,
+            .userdata = e,
+        };
+        r = docker_events_new(e->docker, &eo, &e->events);
+        if (r < 0) {
+                engine_free(e);
+                return r;
+        }
+        *ret = e;
+        return 0;
+}
+
+static void engine_task_free(struct engine_task *et)
+{
+        if (!et)
+                return;
+        if (et->host_ports)
+                for (size_t i = 0; i < et->task->n_containers; i++)
+                        free(et->host_ports[i]);
+        free(et->host_ports);
+        sd_event_source_disable_unref(et->cleanup_timer);
+        ecs_task_unref(et->task);
+        free(et);
+}
+
+struct engine *engine_free(struct engine *e)
+{
+        if (!e)
+                return NULL;
+        docker_events_free(e->events);
+        for (size_t i = 0; i < e->n_tasks; i++)
+                engine_task_free(e->tasks[i]);
+        free(e->tasks);
+        sd_event_source_disable_unref(e->settle);
+        free(e->region);
+        free(e->cluster);
+        free(e);
+        return NULL;
+}
+
+int engine_add_task(struct engine *e, struct ecs_task *t)
+{
+        struct engine_task *et = find_et(e, t->arn);
+
+        if (et) {
+                /* Known task: only the desired status may move, and only forward. */
+                if (t->desired_status > et->task->desired_status) {
+                        log_info("Task %s: desired status %s -> %s", t->arn,
+                                 task_status_to_string(et->task->desired_status),
+                                 task_status_to_string(t->desired_status));
+                        et->task->desired_status = t->desired_status;
+                        engine_step(e, et);
+                }
+                return 0;
+        }
+
+        struct engine_task **l = realloc(e->tasks, (e->n_tasks + 1) * sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        e->tasks = l;
+        et = calloc(1, sizeof(*et));
+        if (!et)
+                return -ENOMEM;
+        et->engine = e;
+        et->task = ecs_task_ref(t);
+        if (!t->created_at)
+                t->created_at = realtime_usec();
+        e->tasks[e->n_tasks++] = et;
+        log_info("Task %s (%s:%s): added, desired %s", t->arn, t->family, t->version,
+                 task_status_to_string(t->desired_status));
+        engine_step(e, et);
+        return 0;
+}
+
+struct ecs_task *engine_get_task(struct engine *e, const char *arn)
+{
+        struct engine_task *et = find_et(e, arn);
+        return et ? et->task : NULL;
+}
+
+void engine_foreach_task(struct engine *e, void (*fn)(struct ecs_task *t, void *ud), void *ud)
+{
+        for (size_t i = 0; i < e->n_tasks; i++)
+                fn(e->tasks[i]->task, ud);
+}
+
+size_t engine_task_count(struct engine *e)
+{
+        return e->n_tasks;
+}
+
+int engine_stop_task(struct engine *e, const char *arn)
+{
+        struct engine_task *et = find_et(e, arn);
+        if (!et)
+                return -ENOENT;
+        task_set_desired_stopped(et, "stop requested");
+        engine_step(e, et);
+        return 0;
+}
+
+/* ---- cleanup (§4.12) ---- */
+
+static void engine_remove_task(struct engine *e, struct engine_task *et)
+{
+        for (size_t i = 0; i < e->n_tasks; i++)
+                if (e->tasks[i] == et) {
+                        memmove(&e->tasks[i], &e->tasks[i + 1],
+                                (e->n_tasks - i - 1) * sizeof(*e->tasks));
+                        e->n_tasks--;
+                        break;
+                }
+        if (e->cb.task_removed)
+                e->cb.task_removed(e, et->task, e->userdata);
+        log_info("Task %s: cleaned up", et->task->arn);
+        engine_task_free(et);
+}
+
+static void on_remove(const struct docker_result *res, void *ud)
+{
+        struct op *o = ud;
+        struct engine_task *et = o->et;
+        struct ecs_container *c = &et->task->containers[o->idx];
+
+        if (res->error < 0 && res->error != -ENOENT)
+                log_warning("Task %s container %s: remove failed: %s", et->task->arn, c->name,
+                            res->message);
+        op_finish(o);
+}
+
+static int on_cleanup_timer(sd_event_source *s, uint64_t usec, void *ud)
+{
+        struct engine_task *et = ud;
+        struct engine *e = et->engine;
+        struct ecs_task *t = et->task;
+
+        et->cleanup_timer = sd_event_source_disable_unref(et->cleanup_timer);
+        if (et->ops > 0) {
+                /* Something still runs against this task; look again shortly. */
+                (void)ecs_loop_add_timer(e->loop, USEC_PER_SEC, on_cleanup_timer, et,
+                                         &et->cleanup_timer);
+                return 0;
+        }
+        et->removing = true;
+        for (size_t i = 0; i < t->n_containers; i++) {
+                struct ecs_container *c = &t->containers[i];
+                if (!c->docker_id)
+                        continue;
+                struct op *o = op_new(e, et, i, OP_REMOVE);
+                if (!o)
+                        continue;
+                if (docker_container_remove(e->docker, c->docker_id, true, false, 0, on_remove, o,
+                                            NULL) < 0) {
+                        et->ops--;
+                        free(o);
+                }
+        }
+        if (et->ops == 0)
+                engine_remove_task(e, et);
+        return 0;
+}
+
+void engine_task_sent(struct engine *e, struct ecs_task *t)
+{
+        struct engine_task *et = find_et(e, t->arn);
+
+        if (!et || et->cleanup_timer || t->known_status < TASK_STATUS_STOPPED ||
+            t->sent_status < TASK_STATUS_STOPPED)
+                return;
+        /* Only after ECS accepted STOPPED: removing earlier could lose what it must see. */
+        uint64_t wait = e->config->task_cleanup_wait_usec +
+                        random_u64_below(e->config->task_cleanup_wait_jitter_usec + 1);
+        uint64_t elapsed = realtime_usec() - t->known_status_time;
+        wait = elapsed >= wait ? 0 : wait - elapsed;
+        log_debug("Task %s: cleanup in %llus", t->arn, (unsigned long long)(wait / USEC_PER_SEC));
+        (void)ecs_loop_add_timer(e->loop, wait, on_cleanup_timer, et, &et->cleanup_timer);
+}
