@@ -38,11 +38,15 @@ for f in "${cfiles[@]}"; do
 done
 [ "$fmt_bad" -eq 0 ] || status=1
 
+# cmocka writes one JUnit file per test group (its cases are what the summary counts);
+# ctest's own file counts the executables, so a crashed one is counted too.
 step "unit tests (ctest, plain build)"
-(cd build && ctest --output-on-failure --output-junit "$results/ctest-plain.xml") || status=1
+(cd build && CMOCKA_MESSAGE_OUTPUT=xml CMOCKA_XML_FILE="$results/cmocka-plain-%g.xml" \
+  ctest --output-on-failure --output-junit "$results/ctest-plain.xml") || status=1
 
 step "unit tests (ctest, ASan+UBSan build)"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  CMOCKA_MESSAGE_OUTPUT=xml CMOCKA_XML_FILE="$results/cmocka-asan-%g.xml" \
   ctest --output-on-failure --output-junit "$results/ctest-asan.xml") || status=1
 
 step "control plane tests (pytest)"
@@ -61,6 +65,8 @@ $PY - "$results" <<'PYEOF'
 import glob, sys, xml.etree.ElementTree as ET
 passed = failed = skipped = 0
 for path in sorted(glob.glob(sys.argv[1] + "/*.xml")):
+    name = path.rsplit("/", 1)[-1]
+    is_ctest = name.startswith("ctest-")
     root = ET.parse(path).getroot()
     suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
     p = f = s = 0
@@ -68,11 +74,18 @@ for path in sorted(glob.glob(sys.argv[1] + "/*.xml")):
         for case in su.iter("testcase"):
             if case.find("failure") is not None or case.find("error") is not None:
                 f += 1
+                print(f"  FAILED {su.get('name')}::{case.get('name')}")
             elif case.find("skipped") is not None:
                 s += 1
             else:
                 p += 1
-    print(f"{path.rsplit('/', 1)[-1]}: {p} passed, {f} failed, {s} skipped")
+    if is_ctest:
+        # Executables: their cases are counted from cmocka's files; only a failed
+        # executable adds to the total (it may have crashed before writing its file).
+        print(f"{name}: {p} test programs passed, {f} failed")
+        failed += f
+        continue
+    print(f"{name}: {p} passed, {f} failed, {s} skipped")
     passed += p; failed += f; skipped += s
 line = f"{passed} passed, {failed} failed"
 if skipped:

@@ -1301,5 +1301,5 @@ int main(void)
             cmocka_unit_test(test_urls),
             cmocka_unit_test(test_names),
         };
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return cmocka_run_group_tests_name("test_acs_codec", tests, NULL, NULL);
 }

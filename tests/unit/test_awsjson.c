@@ -585,5 +585,5 @@ int main(void)
             cmocka_unit_test(test_call_unreachable),
             cmocka_unit_test(test_call_cancel),
         };
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return cmocka_run_group_tests_name("test_awsjson", tests, NULL, NULL);
 }

@@ -1122,5 +1122,5 @@ int main(void)
 
         /* Clamp and ignore warnings are expected here; keep the output readable. */
         log_set_max_level(LOG_LEVEL_ERROR);
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return cmocka_run_group_tests_name("test_config", tests, NULL, NULL);
 }

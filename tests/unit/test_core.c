@@ -133,5 +133,5 @@ int main(void)
             cmocka_unit_test(test_json_typed_get), cmocka_unit_test(test_json_epoch),
             cmocka_unit_test(test_backoff),        cmocka_unit_test(test_uuid),
         };
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return cmocka_run_group_tests_name("test_core", tests, NULL, NULL);
 }

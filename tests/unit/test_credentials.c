@@ -883,5 +883,5 @@ int main(void)
             cmocka_unit_test(test_provider_none),
             cmocka_unit_test(test_provider_cancel),
         };
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return cmocka_run_group_tests_name("test_credentials", tests, NULL, NULL);
 }

@@ -1322,5 +1322,5 @@ int main(void)
             cmocka_unit_test(test_fake_events_quiet_drop),
             cmocka_unit_test(test_events_after_client_free),
         };
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return cmocka_run_group_tests_name("test_docker", tests, NULL, NULL);
 }

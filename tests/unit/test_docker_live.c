@@ -928,5 +928,5 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_pull_unreachable, setup, teardown),
             cmocka_unit_test_setup_teardown(test_cancel_and_free, setup, teardown),
         };
-        return cmocka_run_group_tests(tests, group_setup, NULL);
+        return cmocka_run_group_tests_name("test_docker_live", tests, group_setup, NULL);
 }

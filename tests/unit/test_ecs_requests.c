@@ -682,5 +682,5 @@ int main(void)
             cmocka_unit_test(test_truncation),
             cmocka_unit_test(test_other_flavours),
         };
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return cmocka_run_group_tests_name("test_ecs_requests", tests, NULL, NULL);
 }

@@ -245,5 +245,5 @@ int main(void)
             cmocka_unit_test(test_ports),
             cmocka_unit_test(test_merge),
         };
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return cmocka_run_group_tests_name("test_engine_config", tests, NULL, NULL);
 }

@@ -401,5 +401,5 @@ int main(void)
             cmocka_unit_test(test_cancel),      cmocka_unit_test(test_connect_refused),
             cmocka_unit_test(test_raw_connect), cmocka_unit_test(test_raw_connect_refused),
         };
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests_name("test_loop", tests, setup, teardown);
 }

@@ -509,5 +509,5 @@ int main(void)
             cmocka_unit_test(test_sha256_and_date),
             cmocka_unit_test(test_credentials_copy),
         };
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return cmocka_run_group_tests_name("test_sigv4", tests, NULL, NULL);
 }

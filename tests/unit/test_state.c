@@ -131,5 +131,5 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_bad_names, setup, teardown),
             cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
         };
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return cmocka_run_group_tests_name("test_state", tests, NULL, NULL);
 }

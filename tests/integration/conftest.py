@@ -1,0 +1,58 @@
+"""Fixtures for the integration tests: a real dockerd (started by scripts/test.sh), the
+local control plane, a local registry and the agent binary."""
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import harness  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def registry():
+    tmp = harness.make_tmpdir()
+    reg = harness.Registry(tmp).start()
+    reg.busybox = reg.push(harness.BUSYBOX, "ecs-it/busybox:latest")
+    yield reg
+    reg.stop()
+    harness.rmtree(tmp)
+
+
+@pytest.fixture
+def tmpdir_path():
+    path = harness.make_tmpdir()
+    yield path
+    harness.rmtree(path)
+
+
+@pytest.fixture
+def cp(tmpdir_path):
+    plane = harness.ControlPlane(tmpdir_path).start()
+    yield plane
+    plane.stop()
+
+
+@pytest.fixture
+def cluster(cp):
+    name = harness.unique()
+    cp.create_cluster(name)
+    yield name
+    harness.remove_containers_of(name)
+
+
+@pytest.fixture
+def make_agent(tmpdir_path, cluster, cp):
+    agents = []
+
+    def make(settings=None, env=None, cp_url=None, start=True):
+        sub = os.path.join(tmpdir_path, f"agent{len(agents)}")
+        os.makedirs(sub, exist_ok=True)
+        a = harness.Agent(sub, cluster, cp_url or cp.url, settings, env)
+        agents.append(a)
+        return a.start() if start else a
+
+    yield make
+    for a in agents:
+        a.kill()
