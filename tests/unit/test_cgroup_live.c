@@ -274,7 +274,7 @@ static void docker_run(const char *parent, const char *tag, const char *script, 
 
 static void docker_rm(const char *id)
 {
-        char cmd[256];
+        char cmd[512];
         snprintf(cmd, sizeof(cmd), "docker rm -f %s >/dev/null 2>&1", id);
         assert_int_equal(sh(cmd, NULL, 0), 0);
 }
