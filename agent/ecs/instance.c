@@ -6,6 +6,7 @@
 #include "ecs/acs.h"
 #include "ecs/awsjson.h"
 #include "ecs/backoff.h"
+#include "ecs/cgroup.h"
 #include "ecs/config.h"
 #include "ecs/credentials.h"
 #include "ecs/credstore.h"
@@ -29,6 +30,7 @@
 
 enum phase {
         PHASE_DOCKER,
+        PHASE_DOCKER_INFO,
         PHASE_IDENTITY,
         PHASE_REGISTER,
         PHASE_RUNNING,
@@ -45,6 +47,7 @@ struct ecs_instance {
         struct docker_client *docker;
         struct docker_call *docker_call;
         char *docker_version, *docker_api_min, *docker_api_max;
+        struct cgroup_manager *cgroups; /* NULL when task cgroups are off or unusable */
 
         struct imds_client *imds;
         struct imds_request *imds_req;
@@ -58,6 +61,8 @@ struct ecs_instance {
         struct awsjson_call *call;
         struct ecs_attribute_list attributes;
         char client_token[37];
+        uint32_t cpu_units; /* registered CPU */
+        int64_t memory_mib; /* registered MEMORY */
         char *instance_arn;
         char *availability_zone;
         bool created_default_cluster;
@@ -126,6 +131,52 @@ static void on_docker_version(const struct docker_result *res, const struct dock
         inst->docker_api_min = strdup(strempty(v->min_api_version));
         inst->docker_api_max = strdup(strempty(v->api_version));
         log_info("Docker %s (API %s) at %s", v->version, v->api_version, inst->cfg->docker_host);
+        enter_phase(inst, PHASE_DOCKER_INFO, inst->backoff);
+}
+
+/* Task cgroups (§5.1): on unless ECS_ENABLE_TASK_CPU_MEM_LIMIT=false. When they cannot be
+ * set up the feature is dropped quietly, unless the setting asked for it explicitly. */
+static int setup_cgroups(struct ecs_instance *inst, const char *driver)
+{
+        const struct ecs_config *cfg = inst->cfg;
+        int r;
+
+        if (!cfg->task_cpu_mem_limit)
+                return 0;
+        r = cgroup_manager_new(cfg->cgroup_path, driver ? driver : "cgroupfs", &inst->cgroups);
+        if (r >= 0 && !cgroup_manager_task_limits_available(inst->cgroups))
+                r = cgroup_manager_init_error(inst->cgroups) ?: -EOPNOTSUPP;
+        if (r < 0) {
+                inst->cgroups = cgroup_manager_free(inst->cgroups);
+                if (cfg->task_cpu_mem_limit_explicit)
+                        return log_error_errno(r,
+                                               "Task CPU and memory limits were asked for "
+                                               "(ECS_ENABLE_TASK_CPU_MEM_LIMIT=true) but "
+                                               "cgroups under %s cannot be used: %m",
+                                               cfg->cgroup_path);
+                log_warning_errno(r, "Task CPU and memory limits disabled: %m");
+                return 0;
+        }
+        log_info("Task cgroups: cgroup v%d, %s driver", cgroup_manager_version(inst->cgroups),
+                 cgroup_driver_to_string(cgroup_manager_driver(inst->cgroups)));
+        return 0;
+}
+
+static void on_docker_info(const struct docker_result *res, const struct docker_info *info,
+                           void *ud)
+{
+        struct ecs_instance *inst = ud;
+
+        inst->docker_call = NULL;
+        if (res->error < 0) {
+                log_warning("Docker info failed: %s; retrying", res->message);
+                retry_later(inst);
+                return;
+        }
+        if (setup_cgroups(inst, info->cgroup_driver) < 0) {
+                fail(inst, ECS_EXIT_TERMINAL);
+                return;
+        }
         enter_phase(inst, PHASE_IDENTITY,
                     BACKOFF_INIT(100 * USEC_PER_MSEC, 5 * USEC_PER_SEC, 2.0, 0.2));
 }
@@ -253,6 +304,7 @@ static int build_attributes(struct ecs_instance *inst, bool reregister)
             .docker_api_min = inst->docker_api_min,
             .docker_api_max = inst->docker_api_max,
             .privileged = !cfg->privileged_disabled,
+            .task_cpu_mem_limit = inst->cgroups != NULL,
             .logging_drivers = cfg->available_logging_drivers,
             .selinux = cfg->selinux_capable,
             .apparmor = cfg->apparmor_capable,
@@ -369,6 +421,8 @@ static void phase_register(struct ecs_instance *inst)
                 fail(inst, ECS_EXIT_ERROR);
                 return;
         }
+        inst->cpu_units = (uint32_t)get_nprocs() * 1024;
+        inst->memory_mib = (int64_t)mem - cfg->reserved_memory_mib;
         r = build_attributes(inst, inst->instance_arn != NULL);
         if (r < 0) {
                 log_error_errno(r, "Cannot build the registration attributes: %m");
@@ -388,8 +442,8 @@ static void phase_register(struct ecs_instance *inst)
             .container_instance_arn = inst->instance_arn,
             .identity_document = strempty(inst->identity_document),
             .identity_signature = strempty(inst->identity_signature),
-            .cpu_units = (uint32_t)get_nprocs() * 1024,
-            .memory_mib = (int64_t)mem - cfg->reserved_memory_mib,
+            .cpu_units = inst->cpu_units,
+            .memory_mib = inst->memory_mib,
             .reserved_ports = cfg->reserved_ports,
             .n_reserved_ports = cfg->n_reserved_ports,
             .reserved_ports_udp = cfg->reserved_ports_udp,
@@ -455,9 +509,12 @@ static void start_services(struct ecs_instance *inst)
         struct engine_params ep = {
             .loop = inst->p.loop,
             .docker = inst->docker,
+            .cgroups = inst->cgroups,
             .config = inst->cfg,
             .region = inst->region,
             .cluster = inst->cfg->cluster,
+            .cpu_units = inst->cpu_units,
+            .memory_mib = inst->memory_mib > 0 ? (uint32_t)inst->memory_mib : 0,
             .callbacks = {.task_changed = on_task_changed, .task_removed = on_task_removed},
             .userdata = inst,
         };
@@ -542,6 +599,11 @@ static void phase_next(struct ecs_instance *inst)
         case PHASE_DOCKER:
                 r = docker_client_version(inst->docker, 0, on_docker_version, inst,
                                           &inst->docker_call);
+                if (r < 0)
+                        retry_later(inst);
+                break;
+        case PHASE_DOCKER_INFO:
+                r = docker_client_info(inst->docker, 0, on_docker_info, inst, &inst->docker_call);
                 if (r < 0)
                         retry_later(inst);
                 break;
@@ -637,6 +699,7 @@ struct ecs_instance *ecs_instance_free(struct ecs_instance *inst)
         imds_client_free(inst->imds);
         docker_call_cancel(inst->docker_call);
         docker_client_free(inst->docker);
+        cgroup_manager_free(inst->cgroups);
         state_store_free(inst->state);
         sd_event_source_disable_unref(inst->retry);
         ecs_attribute_list_done(&inst->attributes);

@@ -345,6 +345,10 @@ int engine_build_create_config(const struct create_config_input *in, json_object
         if (r >= 0)
                 r = merge_docker_config(json_get(config, "HostConfig"), c->docker_host_config,
                                         "hostConfig", ret_error);
+        /* The task cgroup overrides whatever the task definition asked for (§2.6.4). */
+        if (r >= 0 && in->cgroup_parent)
+                r = json_add_string(json_get(config, "HostConfig"), "CgroupParent",
+                                    in->cgroup_parent);
         if (r >= 0)
                 r = build_labels(in, config);
         if (r < 0)

@@ -1,7 +1,10 @@
 /* The task engine: one state machine step per task, driven by Docker call completions and
  * Docker events. Each container moves one status at a time toward its desired status; the
  * task's known status follows from its containers (§4.3, §4.4). */
+#include <stdarg.h>
+
 #include "ecs/backoff.h"
+#include "ecs/cgroup.h"
 #include "ecs/config.h"
 #include "ecs/docker.h"
 #include "ecs/engine.h"
@@ -16,10 +19,13 @@
 struct engine_task {
         struct ecs_task *task;
         struct engine *engine;
-        bool dirty;            /* something reportable changed since the last notification */
-        bool ports_assigned;   /* host ports chosen and held */
-        bool waiting_logged;   /* "waiting for ports" said once */
-        uint16_t **host_ports; /* per container, per port mapping */
+        bool dirty;          /* something reportable changed since the last notification */
+        bool ports_assigned; /* host ports chosen and held */
+        bool admitted;       /* host CPU, memory and ports reserved for it */
+        bool waiting_logged; /* "waiting for resources" said once */
+        uint64_t cpu_units, memory_mib; /* what admission reserved */
+        char *cgroup_parent;            /* the task cgroup, once created */
+        uint16_t **host_ports;          /* per container, per port mapping */
         sd_event_source *cleanup_timer;
         bool removing; /* cleanup started: containers being removed */
         unsigned ops;  /* Docker calls in flight */
@@ -28,6 +34,7 @@ struct engine_task {
 struct engine {
         struct ecs_loop *loop;
         struct docker_client *docker;
+        struct cgroup_manager *cgroups;
         const struct ecs_config *config;
         char *region;
         char *cluster;
@@ -36,6 +43,8 @@ struct engine {
         struct engine_task **tasks;
         size_t n_tasks;
         struct port_allocator ports;
+        uint64_t cpu_total, memory_total; /* registered resources; 0 = not limited */
+        uint64_t cpu_used, memory_used;
         sd_event_source *settle; /* deferred: step dirty tasks, notify */
         struct docker_events *events;
 };
@@ -173,6 +182,65 @@ undo:
                                                t->containers[i].ports[j].protocol);
         }
         return r;
+}
+
+/* What a task needs from the host (§4.11): task-level cpu/memory when set, else the sum
+ * over its containers (a container without a hard limit counts its soft limit). */
+static void task_requirements(const struct ecs_task *t, uint64_t *ret_cpu, uint64_t *ret_mem)
+{
+        uint64_t cpu = 0, mem = 0;
+
+        for (size_t i = 0; i < t->n_containers; i++) {
+                const struct ecs_container *c = &t->containers[i];
+                cpu += c->cpu;
+                uint64_t m = c->memory_mib;
+                if (m == 0 && c->docker_host_config) {
+                        _cleanup_json_ json_object *hc = NULL;
+                        if (json_parse(c->docker_host_config, strlen(c->docker_host_config), &hc) >=
+                            0) {
+                                int64_t res = json_get_int(hc, "MemoryReservation", 0, NULL);
+                                if (res > 0)
+                                        m = (uint64_t)res / (1024 * 1024);
+                        }
+                }
+                mem += m;
+        }
+        *ret_cpu = t->cpu > 0 ? (uint64_t)(t->cpu * 1024.0 + 0.5) : cpu;
+        *ret_mem = t->memory_mib > 0 ? t->memory_mib : mem;
+}
+
+/* Reserves CPU, memory and host ports for a task, all or nothing. Tasks are admitted in
+ * arrival order, but one that does not fit does not hold back those behind it. */
+static int admit(struct engine *e, struct engine_task *et)
+{
+        uint64_t cpu, mem;
+        int r;
+
+        if (et->admitted)
+                return 0;
+        task_requirements(et->task, &cpu, &mem);
+        if ((e->cpu_total && e->cpu_used + cpu > e->cpu_total) ||
+            (e->memory_total && e->memory_used + mem > e->memory_total))
+                return -ENOSPC;
+        r = assign_ports(e, et);
+        if (r < 0)
+                return r;
+        et->cpu_units = cpu;
+        et->memory_mib = mem;
+        e->cpu_used += cpu;
+        e->memory_used += mem;
+        et->admitted = true;
+        return 0;
+}
+
+static void release(struct engine *e, struct engine_task *et)
+{
+        release_ports(e, et);
+        if (!et->admitted)
+                return;
+        e->cpu_used -= et->cpu_units;
+        e->memory_used -= et->memory_mib;
+        et->admitted = false;
 }
 
 static struct op *op_new(struct engine *e, struct engine_task *et, size_t idx, enum op_kind kind)
@@ -479,6 +547,7 @@ static void start_create(struct engine *e, struct engine_task *et, size_t idx)
             .host_ports = et->host_ports ? et->host_ports[idx] : NULL,
             .region = e->region,
             .cluster = e->cluster,
+            .cgroup_parent = et->cgroup_parent,
             .docker_name_of = docker_name_of,
         };
         r = engine_build_create_config(&in, &body, &err);
@@ -491,6 +560,7 @@ static void start_create(struct engine *e, struct engine_task *et, size_t idx)
         struct op *o = op_new(e, et, idx, OP_CREATE);
         if (!o)
                 return;
+        log_debug("Task %s container %s: creating %s", t->arn, c->name, c->docker_name);
         r = docker_container_create(e->docker, c->docker_name, body,
                                     e->config->container_create_timeout_usec, on_create, o, NULL);
         if (r < 0) {
@@ -672,11 +742,67 @@ static void update_task_known(struct engine *e, struct engine_task *et)
         t->known_status = s;
         t->known_status_time = realtime_usec();
         if (s == TASK_STATUS_STOPPED) {
-                release_ports(e, et);
+                release(e, et);
                 if (t->desired_status < TASK_STATUS_STOPPED)
                         t->desired_status = TASK_STATUS_STOPPED;
         }
         mark_dirty(e, et);
+}
+
+/* Fails the task with a task-level reason (§4.5): set once, and the task stops. */
+static void task_fail(struct engine_task *et, const char *name, const char *fmt, ...)
+    _printf_(3, 4);
+static void task_fail(struct engine_task *et, const char *name, const char *fmt, ...)
+{
+        struct ecs_task *t = et->task;
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+
+        if (!t->reason) {
+                va_start(ap, fmt);
+                if (vasprintf(&msg, fmt, ap) < 0)
+                        msg = NULL;
+                va_end(ap);
+                if (asprintf(&t->reason, "%s: %s", name, strempty(msg)) < 0)
+                        t->reason = NULL;
+                log_error("Task %s: %s", t->arn, strna(t->reason));
+        }
+        task_set_desired_stopped(et, name);
+}
+
+/* The task cgroup comes before any container is pulled (§4.4, §5.1). */
+static int create_task_cgroup(struct engine *e, struct engine_task *et)
+{
+        struct ecs_task *t = et->task;
+        uint32_t *cpus = calloc(t->n_containers + 1, sizeof(uint32_t));
+
+        if (!cpus)
+                return -ENOMEM;
+        for (size_t i = 0; i < t->n_containers; i++) {
+                cpus[i] = t->containers[i].cpu;
+                if (t->memory_mib && t->containers[i].memory_mib > t->memory_mib) {
+                        free(cpus);
+                        task_fail(et, "ResourceInitializationError",
+                                  "container %s memory %u MiB exceeds the task memory %u MiB",
+                                  t->containers[i].name, t->containers[i].memory_mib,
+                                  t->memory_mib);
+                        return 0;
+                }
+        }
+        struct cgroup_task_spec spec = {
+            .task_id = t->id,
+            .cpu_vcpus = t->cpu,
+            .cpu_shares = cgroup_cpu_shares_sum(cpus, t->n_containers),
+            .memory_mib = t->memory_mib,
+            .cpu_period_usec = e->config->cgroup_cpu_period_usec,
+            .pids_limit = e->config->task_pids_limit,
+        };
+        free(cpus);
+        int r = cgroup_task_create(e->cgroups, &spec, &et->cgroup_parent);
+        if (r < 0)
+                return log_error_errno(r, "Task %s: failed to create the task cgroup: %m", t->arn);
+        log_debug("Task %s: cgroup %s", t->arn, et->cgroup_parent);
+        return 0;
 }
 
 static void engine_step(struct engine *e, struct engine_task *et)
@@ -698,14 +824,24 @@ static void engine_step(struct engine *e, struct engine_task *et)
                 }
         }
 
-        if (t->desired_status < TASK_STATUS_STOPPED && !et->ports_assigned) {
-                r = assign_ports(e, et);
+        if (t->desired_status < TASK_STATUS_STOPPED && !et->admitted) {
+                r = admit(e, et);
                 if (r < 0) {
                         if (!et->waiting_logged)
-                                log_info("Task %s: waiting for host ports: %s", t->arn,
-                                         strerror(-r));
+                                log_info("Task %s: waiting for host %s", t->arn,
+                                         r == -ENOSPC ? "CPU or memory" : "ports");
                         et->waiting_logged = true;
                         return;
+                }
+                if (et->waiting_logged)
+                        log_info("Task %s: admitted", t->arn);
+        }
+
+        if (t->desired_status < TASK_STATUS_STOPPED && !et->cgroup_parent && e->cgroups) {
+                r = create_task_cgroup(e, et);
+                if (r < 0) {
+                        task_fail(et, "ResourceInitializationError", "%s", strerror(-r));
+                        mark_dirty(e, et);
                 }
         }
 
@@ -747,7 +883,7 @@ static void schedule_settle(struct engine *e)
 static void step_waiting(struct engine *e)
 {
         for (size_t i = 0; i < e->n_tasks; i++)
-                if (!e->tasks[i]->ports_assigned &&
+                if (!e->tasks[i]->admitted &&
                     e->tasks[i]->task->desired_status < TASK_STATUS_STOPPED)
                         engine_step(e, e->tasks[i]);
 }
@@ -822,9 +958,12 @@ int engine_new(const struct engine_params *p, struct engine **ret)
                 return -ENOMEM;
         e->loop = p->loop;
         e->docker = p->docker;
+        e->cgroups = p->cgroups;
         e->config = p->config;
         e->cb = p->callbacks;
         e->userdata = p->userdata;
+        e->cpu_total = p->cpu_units;
+        e->memory_total = p->memory_mib;
         e->region = strdup(strempty(p->region));
         e->cluster = strdup(strempty(p->cluster));
         if (!e->region || !e->cluster) {
@@ -868,6 +1007,7 @@ static void engine_task_free(struct engine_task *et)
                         free(et->host_ports[i]);
         free(et->host_ports);
         sd_event_source_disable_unref(et->cleanup_timer);
+        free(et->cgroup_parent);
         ecs_task_unref(et->task);
         free(et);
 }
@@ -959,6 +1099,12 @@ static void engine_remove_task(struct engine *e, struct engine_task *et)
                         e->n_tasks--;
                         break;
                 }
+        if (et->cgroup_parent) {
+                int r = cgroup_task_remove(e->cgroups, et->task->id);
+                if (r < 0)
+                        log_warning_errno(r, "Task %s: failed to remove the task cgroup: %m",
+                                          et->task->arn);
+        }
         if (e->cb.task_removed)
                 e->cb.task_removed(e, et->task, e->userdata);
         log_info("Task %s: cleaned up", et->task->arn);

@@ -13,6 +13,7 @@
 struct ecs_loop;
 struct ecs_config;
 struct docker_client;
+struct cgroup_manager;
 struct state_store;
 struct engine;
 
@@ -27,9 +28,13 @@ struct engine_callbacks {
 struct engine_params {
         struct ecs_loop *loop;
         struct docker_client *docker;
+        struct cgroup_manager *cgroups; /* NULL: no task cgroups (feature off or unusable) */
         const struct ecs_config *config;
         const char *region;
         const char *cluster; /* as configured: container label com.amazonaws.ecs.cluster */
+        /* Registered resources tasks are admitted against (§4.11); 0 = unlimited. */
+        uint32_t cpu_units;
+        uint32_t memory_mib;
         struct engine_callbacks callbacks;
         void *userdata;
 };
@@ -61,6 +66,7 @@ struct create_config_input {
         const uint16_t *host_ports;
         const char *region;
         const char *cluster;
+        const char *cgroup_parent; /* task cgroup for HostConfig.CgroupParent, or NULL */
         /* Docker names of the task's other containers, for links and volumesFrom. */
         const char *(*docker_name_of)(const struct ecs_task *t, const char *container_name);
 };

@@ -60,7 +60,8 @@ def docker(*args, check=True):
 
 def docker_inspect(ref):
     out = docker("inspect", ref, check=False)
-    return json.loads(out)[0] if out else None
+    found = json.loads(out) if out else []
+    return found[0] if found else None
 
 
 def containers_of(cluster, all_states=True):

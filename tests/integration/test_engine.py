@@ -1,0 +1,118 @@
+"""Task engine behaviour: admission without head-of-line blocking, containers removed
+behind the agent's back, dockerd restarts."""
+import os
+import signal
+import subprocess
+import time
+
+import harness
+from harness import docker, docker_inspect, wait_for
+from test_agent_core import registered
+
+TOP = harness.TOP
+
+
+def mem_total_mib():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) // 1024
+    raise RuntimeError("no MemTotal")
+
+
+def send_payload(cp, instance, cluster_arn, message_id, seq, tasks):
+    cp.admin("POST", "/acs/send", {"message": {"type": "PayloadMessage", "message": {
+        "messageId": message_id, "clusterArn": cluster_arn, "containerInstanceArn": instance,
+        "seqNum": seq, "generatedAt": 1, "tasks": tasks}}})
+
+
+def hand_task(cluster, cluster_arn, tid, memory, desired="RUNNING", command=None):
+    return {"arn": f"arn:aws:ecs:{harness.REGION}:123456789012:task/{cluster}/{tid}",
+            "family": "adm", "version": "1", "desiredStatus": desired,
+            "taskClusterArn": cluster_arn, "memory": memory,
+            "containers": [{"name": "main", "image": harness.BUSYBOX, "essential": True,
+                            "command": command or ["sleep", "300"]}]}
+
+
+def container_for(cluster, task_arn):
+    for cid in harness.containers_of(cluster):
+        info = docker_inspect(cid)
+        if info and info["Config"]["Labels"].get("com.amazonaws.ecs.task-arn") == task_arn:
+            return info
+    return None
+
+
+def test_admission_waits_without_blocking_the_queue(cp, cluster, make_agent):
+    # The instance registers 100 MiB; a task of 80 MiB that is stopping slowly holds it.
+    agent = make_agent({"ECS_IMAGE_PULL_BEHAVIOR": "prefer-cached",
+                        "ECS_RESERVED_MEMORY": str(mem_total_mib() - 100),
+                        "ECS_CONTAINER_STOP_TIMEOUT": "6s"})
+    instance = registered(cp, cluster, agent)
+    cluster_arn = cp.aws("ecs", "describe-clusters", "--clusters",
+                         cluster)["clusters"][0]["clusterArn"]
+    # PID 1 with SIGTERM ignored: the stop takes the whole grace period.
+    stubborn = ["sh", "-c", "trap '' TERM; while true; do sleep 0.2; done"]
+    a = hand_task(cluster, cluster_arn, "a" * 32, 80, command=stubborn)
+    send_payload(cp, instance, cluster_arn, "adm-1", 10, [a])
+    wait_for(lambda: (container_for(cluster, a["arn"]) or {}).get("State", {}).get("Running"),
+             what="task A running")
+
+    # A stops; B (80 MiB) must wait for A's memory; C (10 MiB) behind it must not wait.
+    b = hand_task(cluster, cluster_arn, "b" * 32, 80)
+    c = hand_task(cluster, cluster_arn, "c" * 32, 10)
+    send_payload(cp, instance, cluster_arn, "adm-2", 11,
+                 [dict(a, desiredStatus="STOPPED"), b, c])
+    wait_for(lambda: (container_for(cluster, c["arn"]) or {}).get("State", {}).get("Running"),
+             timeout=10, what="task C running")
+    assert docker_inspect(container_for(cluster, a["arn"])["Id"])["State"]["Running"], \
+        "C must start while A is still stopping"
+    assert container_for(cluster, b["arn"]) is None, "B must wait for A's memory"
+    agent.wait_log(r"task/.*b{32}: waiting for host CPU or memory")
+
+    # Once A has stopped, B gets its memory.
+    wait_for(lambda: not docker_inspect(container_for(cluster, a["arn"])["Id"])["State"]
+             ["Running"], timeout=20, what="task A stopped")
+    wait_for(lambda: (container_for(cluster, b["arn"]) or {}).get("State", {}).get("Running"),
+             timeout=20, what="task B running")
+
+
+def test_container_removed_behind_the_agents_back(cp, cluster, make_agent):
+    cp.register("victim", [{"name": "main", "image": harness.BUSYBOX, "essential": True,
+                            "memory": 32, "command": ["sleep", "300"]}])
+    agent = make_agent({"ECS_IMAGE_PULL_BEHAVIOR": "prefer-cached"})
+    registered(cp, cluster, agent)
+    arn = cp.run_task(cluster, "victim")[0]
+    cid = cp.wait_task(cluster, arn, "RUNNING")["containers"][0]["runtimeId"]
+    docker("rm", "-f", cid)
+    task = cp.wait_task(cluster, arn, "STOPPED", timeout=30)
+    assert task["containers"][0]["lastStatus"] == "STOPPED"
+    assert docker_inspect(cid) is None
+
+
+def restart_dockerd():
+    pids = subprocess.run(["pidof", "dockerd"], capture_output=True, text=True).stdout.split()
+    for pid in pids:
+        os.kill(int(pid), signal.SIGTERM)
+    wait_for(lambda: subprocess.run(["pidof", "dockerd"], capture_output=True).returncode != 0,
+             timeout=60, what="dockerd to stop")
+    subprocess.run(["bash", os.path.join(TOP, "scripts", "start-dockerd.sh")], check=True)
+
+
+def test_dockerd_restart_is_noticed_and_reported(cp, cluster, make_agent):
+    cp.register("fragile", [{"name": "main", "image": harness.BUSYBOX, "essential": True,
+                             "memory": 32, "command": ["sleep", "300"]}])
+    agent = make_agent({"ECS_IMAGE_PULL_BEHAVIOR": "prefer-cached"})
+    registered(cp, cluster, agent)
+    arn = cp.run_task(cluster, "fragile")[0]
+    cid = cp.wait_task(cluster, arn, "RUNNING")["containers"][0]["runtimeId"]
+
+    restart_dockerd()  # without live-restore, dockerd stops its containers
+    task = cp.wait_task(cluster, arn, "STOPPED", timeout=60)
+    exit_code = docker_inspect(cid)["State"]["ExitCode"]
+    assert task["containers"][0]["exitCode"] == exit_code
+    agent.wait_log(r"Docker event stream (lost|reconnected)")
+    assert agent.alive()
+
+    # The agent goes on working with the restarted daemon.
+    arn2 = cp.run_task(cluster, "fragile")[0]
+    cp.wait_task(cluster, arn2, "RUNNING", timeout=60)
