@@ -285,6 +285,13 @@ static const char *cpu_architecture(void)
         return u.machine;
 }
 
+/* The capabilities of the official agent's list that this build really implements; ECS
+ * places tasks by them, so one listed here must work (§1.5). */
+static char *const implemented_capabilities[] = {
+    "ecs.capability.container-ordering", /* dependsOn: engine/depgraph.c */
+    NULL,
+};
+
 static int build_attributes(struct ecs_instance *inst, bool reregister)
 {
         const struct ecs_config *cfg = inst->cfg;
@@ -300,7 +307,7 @@ static int build_attributes(struct ecs_instance *inst, bool reregister)
             .reregister = reregister,
             .custom = custom,
             .n_custom = cfg->n_instance_attributes,
-            .capabilities = NULL,
+            .capabilities = implemented_capabilities,
             .docker_api_min = inst->docker_api_min,
             .docker_api_max = inst->docker_api_max,
             .privileged = !cfg->privileged_disabled,
@@ -501,6 +508,35 @@ static void on_acs_connected(struct acs_session *s, void *ud)
         status(inst, true, "connected to ACS");
 }
 
+static void on_restored(struct engine *e, size_t n_tasks, void *ud)
+{
+        struct ecs_instance *inst = ud;
+        int r;
+
+        struct acs_session_params ap = {
+            .loop = inst->p.loop,
+            .creds = inst->creds,
+            .ecs = inst->ecs,
+            .engine = inst->engine,
+            .credstore = inst->credstore,
+            .reporter = inst->reporter,
+            .region = inst->region,
+            .cluster = inst->cfg->cluster,
+            .container_instance_arn = inst->instance_arn,
+            .docker_version = inst->docker_version,
+            .on_inactive = on_inactive,
+            .on_connected = on_acs_connected,
+            .userdata = inst,
+        };
+        r = acs_session_new(&ap, &inst->acs);
+        if (r >= 0)
+                r = acs_session_start(inst->acs);
+        if (r < 0) {
+                log_error_errno(r, "Failed to start the ACS session: %m");
+                fail(inst, ECS_EXIT_ERROR);
+        }
+}
+
 static void start_services(struct ecs_instance *inst)
 {
         int r;
@@ -510,6 +546,7 @@ static void start_services(struct ecs_instance *inst)
             .loop = inst->p.loop,
             .docker = inst->docker,
             .cgroups = inst->cgroups,
+            .store = inst->state,
             .config = inst->cfg,
             .region = inst->region,
             .cluster = inst->cfg->cluster,
@@ -536,26 +573,9 @@ static void start_services(struct ecs_instance *inst)
                 fail(inst, ECS_EXIT_ERROR);
                 return;
         }
-        struct acs_session_params ap = {
-            .loop = inst->p.loop,
-            .creds = inst->creds,
-            .ecs = inst->ecs,
-            .engine = inst->engine,
-            .credstore = inst->credstore,
-            .reporter = inst->reporter,
-            .region = inst->region,
-            .cluster = inst->cfg->cluster,
-            .container_instance_arn = inst->instance_arn,
-            .docker_version = inst->docker_version,
-            .on_inactive = on_inactive,
-            .on_connected = on_acs_connected,
-            .userdata = inst,
-        };
-        r = acs_session_new(&ap, &inst->acs);
-        if (r >= 0)
-                r = acs_session_start(inst->acs);
+        r = engine_restore(inst->engine, on_restored, inst);
         if (r < 0) {
-                log_error_errno(r, "Failed to start the ACS session: %m");
+                log_error_errno(r, "Failed to restore saved tasks: %m");
                 fail(inst, ECS_EXIT_ERROR);
                 return;
         }

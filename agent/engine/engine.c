@@ -7,6 +7,9 @@
 #include "ecs/cgroup.h"
 #include "ecs/config.h"
 #include "ecs/docker.h"
+#include "ecs/depgraph.h"
+#include "ecs/state.h"
+#include "ecs/task_json.h"
 #include "ecs/engine.h"
 #include "ecs/jsonutil.h"
 #include "ecs/log.h"
@@ -25,16 +28,21 @@ struct engine_task {
         bool waiting_logged; /* "waiting for resources" said once */
         uint64_t cpu_units, memory_mib; /* what admission reserved */
         char *cgroup_parent;            /* the task cgroup, once created */
+        bool persist_dirty;             /* changed since last written to the store */
+        bool rebuilt;                   /* reconstructed from Docker labels: no definition */
+        bool reconciling;               /* loaded at start, not yet checked against Docker */
         uint16_t **host_ports;          /* per container, per port mapping */
         sd_event_source *cleanup_timer;
-        bool removing; /* cleanup started: containers being removed */
-        unsigned ops;  /* Docker calls in flight */
+        sd_event_source *deadline_timer; /* next dependency timeout */
+        bool removing;                   /* cleanup started: containers being removed */
+        unsigned ops;                    /* Docker calls in flight */
 };
 
 struct engine {
         struct ecs_loop *loop;
         struct docker_client *docker;
         struct cgroup_manager *cgroups;
+        struct state_store *store;
         const struct ecs_config *config;
         char *region;
         char *cluster;
@@ -60,6 +68,10 @@ struct op {
 };
 
 static void engine_step(struct engine *e, struct engine_task *et);
+static void engine_task_free(struct engine_task *et);
+static void adopt_definition(struct engine_task *et, struct ecs_task *t);
+static void task_fail(struct engine_task *et, const char *name, const char *fmt, ...)
+    _printf_(3, 4);
 static void schedule_settle(struct engine *e);
 static void engine_remove_task(struct engine *e, struct engine_task *et);
 
@@ -87,7 +99,39 @@ static struct engine_task *find_by_docker_id(struct engine *e, const char *id, s
 static void mark_dirty(struct engine *e, struct engine_task *et)
 {
         et->dirty = true;
+        et->persist_dirty = true;
         schedule_settle(e);
+}
+
+static int task_file_name(const struct ecs_task *t, char *buf, size_t size)
+{
+        if (snprintf(buf, size, "tasks/%s.json", t->id) >= (int)size)
+                return -ENAMETOOLONG;
+        return 0;
+}
+
+/* Writes the task to the store (crash-safe); what is reported and acknowledged is always
+ * what was written first. */
+static int persist(struct engine *e, struct engine_task *et)
+{
+        _cleanup_json_ json_object *o = NULL;
+        _cleanup_free_ char *text = NULL;
+        char name[300];
+        int r;
+
+        if (!e->store)
+                return 0;
+        r = task_to_json(et->task, &o);
+        if (r >= 0)
+                r = task_file_name(et->task, name, sizeof(name));
+        if (r >= 0 && !(text = json_dump(o)))
+                r = -ENOMEM;
+        if (r >= 0)
+                r = state_store_write(e->store, name, text, strlen(text));
+        if (r < 0)
+                return log_error_errno(r, "Task %s: failed to save state: %m", et->task->arn);
+        et->persist_dirty = false;
+        return 0;
 }
 
 /* Records the first error of a container (§4.9: later errors don't replace it). */
@@ -538,6 +582,14 @@ static void start_create(struct engine *e, struct engine_task *et, size_t idx)
                 r = engine_container_docker_name(t, c, &c->docker_name);
                 if (r < 0)
                         return (void)log_oom();
+                /* The name is saved before Docker hears of it: after a crash during the
+                 * create, the container is found by name and adopted, never duplicated. */
+                if (!c->endpoint_id && uuid_v4(ep) >= 0)
+                        c->endpoint_id = strdup(ep);
+                if (persist(e, et) < 0) {
+                        c->docker_name = mfree(c->docker_name);
+                        return;
+                }
         }
         if (!c->endpoint_id && uuid_v4(ep) >= 0)
                 c->endpoint_id = strdup(ep);
@@ -668,26 +720,37 @@ static void start_stop(struct engine *e, struct engine_task *et, size_t idx)
 
 /* ---- the step ---- */
 
-/* A container may be created once the containers it links to are running and the ones it
- * takes volumes from exist (the implied START / CREATE dependencies of §4.7). */
-static bool create_dependencies_met(const struct ecs_task *t, const struct ecs_container *c)
+/* Asks the dependency graph whether container idx may move to target now (§4.7, §4.8).
+ * A failed dependency stops the container for good with the official exit code and
+ * reason. */
+static bool dependencies_allow(struct engine *e, struct engine_task *et, size_t idx,
+                               enum container_status target)
 {
-        strv_foreach (l, c->links) {
-                size_t n = strcspn(*l, ":");
-                for (size_t i = 0; i < t->n_containers; i++) {
-                        const struct ecs_container *d = &t->containers[i];
-                        if (strlen(d->name) == n && strncmp(d->name, *l, n) == 0 &&
-                            d->known_status < CONTAINER_STATUS_RUNNING)
-                                return false;
+        struct ecs_container *c = &et->task->containers[idx];
+        _cleanup_free_ char *reason = NULL;
+
+        switch (depgraph_can_transition(et->task, idx, target, realtime_usec(), &reason)) {
+        case DEPGRAPH_OK:
+                return true;
+        case DEPGRAPH_WAIT:
+                log_debug("Task %s container %s: waiting: %s", et->task->arn, c->name,
+                          strna(reason));
+                return false;
+        case DEPGRAPH_FAIL:
+        default:
+                log_warning("Task %s container %s: %s", et->task->arn, c->name, strna(reason));
+                if (!c->reason)
+                        c->reason = TAKE_PTR(reason);
+                if (!c->has_exit_code) {
+                        c->exit_code = 143;
+                        c->has_exit_code = true;
                 }
+                c->desired_status = CONTAINER_STATUS_STOPPED;
+                if (!c->docker_id || c->known_status < CONTAINER_STATUS_CREATED)
+                        container_set_known(e, et, c, CONTAINER_STATUS_STOPPED);
+                mark_dirty(e, et);
+                return false;
         }
-        for (size_t k = 0; k < c->n_volumes_from; k++) {
-                const struct ecs_container *d = ecs_task_find_container(
-                    (struct ecs_task *)t, c->volumes_from[k].source_container);
-                if (d && d->known_status < CONTAINER_STATUS_CREATED)
-                        return false;
-        }
-        return true;
 }
 
 static void step_container(struct engine *e, struct engine_task *et, size_t idx)
@@ -709,7 +772,9 @@ static void step_container(struct engine *e, struct engine_task *et, size_t idx)
                         container_set_known(e, et, c, CONTAINER_STATUS_STOPPED);
                         return;
                 }
-                start_stop(e, et, idx);
+                /* Containers that depend on this one stop first (§4.8). */
+                if (dependencies_allow(e, et, idx, CONTAINER_STATUS_STOPPED))
+                        start_stop(e, et, idx);
                 return;
         }
 
@@ -719,11 +784,12 @@ static void step_container(struct engine *e, struct engine_task *et, size_t idx)
                 start_pull(e, et, idx);
                 break;
         case CONTAINER_STATUS_PULLED:
-                if (create_dependencies_met(t, c))
+                if (dependencies_allow(e, et, idx, CONTAINER_STATUS_CREATED))
                         start_create(e, et, idx);
                 break;
         case CONTAINER_STATUS_CREATED:
-                start_start(e, et, idx);
+                if (dependencies_allow(e, et, idx, CONTAINER_STATUS_RUNNING))
+                        start_start(e, et, idx);
                 break;
         default:
                 break;
@@ -805,23 +871,41 @@ static int create_task_cgroup(struct engine *e, struct engine_task *et)
         return 0;
 }
 
+static int on_deadline(sd_event_source *s, uint64_t usec, void *ud)
+{
+        struct engine_task *et = ud;
+        et->deadline_timer = sd_event_source_disable_unref(et->deadline_timer);
+        engine_step(et->engine, et);
+        return 0;
+}
+
+/* A dependency start timeout fires even when nothing else happens meanwhile. */
+static void arm_deadline(struct engine *e, struct engine_task *et)
+{
+        uint64_t when =
+            et->task->known_status < TASK_STATUS_STOPPED ? depgraph_next_deadline(et->task) : 0;
+
+        et->deadline_timer = sd_event_source_disable_unref(et->deadline_timer);
+        if (when == 0)
+                return;
+        uint64_t now = realtime_usec();
+        (void)ecs_loop_add_timer(e->loop, when > now ? when - now : 0, on_deadline, et,
+                                 &et->deadline_timer);
+}
+
 static void engine_step(struct engine *e, struct engine_task *et)
 {
         struct ecs_task *t = et->task;
         int r;
 
-        if (t->known_status >= TASK_STATUS_STOPPED)
+        if (t->known_status >= TASK_STATUS_STOPPED || et->reconciling)
                 return;
 
         /* An essential container that stopped stops the task (§4.6). */
-        for (size_t i = 0; i < t->n_containers; i++) {
-                struct ecs_container *c = &t->containers[i];
-                if (c->essential && (c->known_status == CONTAINER_STATUS_STOPPED ||
-                                     c->desired_status == CONTAINER_STATUS_STOPPED)) {
-                        if (t->desired_status < TASK_STATUS_STOPPED && !t->execution_stopped_at)
-                                t->execution_stopped_at = realtime_usec();
-                        task_set_desired_stopped(et, "an essential container stopped");
-                }
+        if (t->desired_status < TASK_STATUS_STOPPED && depgraph_task_should_stop(t)) {
+                if (!t->execution_stopped_at)
+                        t->execution_stopped_at = realtime_usec();
+                task_set_desired_stopped(et, "an essential container stopped");
         }
 
         if (t->desired_status < TASK_STATUS_STOPPED && !et->admitted) {
@@ -848,6 +932,13 @@ static void engine_step(struct engine *e, struct engine_task *et)
         for (size_t i = 0; i < t->n_containers; i++)
                 step_container(e, et, i);
         update_task_known(e, et);
+        /* A container this step gave up on (a failed dependency) may be essential: then
+         * the task goes on to stop now, not at the next event. */
+        if (t->desired_status < TASK_STATUS_STOPPED && depgraph_task_should_stop(t)) {
+                engine_step(e, et);
+                return;
+        }
+        arm_deadline(e, et);
 }
 
 /* ---- settling and notification ---- */
@@ -861,9 +952,12 @@ static int on_settle(sd_event_source *s, void *ud)
 
         for (size_t i = 0; i < e->n_tasks; i++) {
                 struct engine_task *et = e->tasks[i];
-                if (!et->dirty)
+                /* Nothing is reported or saved mid-restore: the picture is not whole. */
+                if (!et->dirty || et->reconciling)
                         continue;
                 et->dirty = false;
+                if (et->persist_dirty)
+                        (void)persist(e, et);
                 stopped = stopped || et->task->known_status == TASK_STATUS_STOPPED;
                 if (e->cb.task_changed)
                         e->cb.task_changed(e, et->task, e->userdata);
@@ -959,6 +1053,7 @@ int engine_new(const struct engine_params *p, struct engine **ret)
         e->loop = p->loop;
         e->docker = p->docker;
         e->cgroups = p->cgroups;
+        e->store = p->store;
         e->config = p->config;
         e->cb = p->callbacks;
         e->userdata = p->userdata;
@@ -1007,6 +1102,7 @@ static void engine_task_free(struct engine_task *et)
                         free(et->host_ports[i]);
         free(et->host_ports);
         sd_event_source_disable_unref(et->cleanup_timer);
+        sd_event_source_disable_unref(et->deadline_timer);
         free(et->cgroup_parent);
         ecs_task_unref(et->task);
         free(et);
@@ -1030,14 +1126,22 @@ struct engine *engine_free(struct engine *e)
 int engine_add_task(struct engine *e, struct ecs_task *t)
 {
         struct engine_task *et = find_et(e, t->arn);
+        _cleanup_free_ char *dep_error = NULL;
+        int r;
 
         if (et) {
+                enum task_status want = t->desired_status;
+                if (et->rebuilt)
+                        adopt_definition(et, t);
                 /* Known task: only the desired status may move, and only forward. */
-                if (t->desired_status > et->task->desired_status) {
+                if (want > et->task->desired_status) {
                         log_info("Task %s: desired status %s -> %s", t->arn,
                                  task_status_to_string(et->task->desired_status),
-                                 task_status_to_string(t->desired_status));
-                        et->task->desired_status = t->desired_status;
+                                 task_status_to_string(want));
+                        et->task->desired_status = want;
+                        r = persist(e, et);
+                        if (r < 0)
+                                return r;
                         engine_step(e, et);
                 }
                 return 0;
@@ -1054,6 +1158,16 @@ int engine_add_task(struct engine *e, struct ecs_task *t)
         et->task = ecs_task_ref(t);
         if (!t->created_at)
                 t->created_at = realtime_usec();
+        if (depgraph_validate(t, &dep_error) < 0) {
+                /* §4.7: refused at once, reported STOPPED with the reason. */
+                task_fail(et, "TaskDependencyError", "%s", strna(dep_error));
+        }
+        /* Written before the payload is acknowledged: an ack means "persisted". */
+        r = persist(e, et);
+        if (r < 0) {
+                engine_task_free(et);
+                return r;
+        }
         e->tasks[e->n_tasks++] = et;
         log_info("Task %s (%s:%s): added, desired %s", t->arn, t->family, t->version,
                  task_status_to_string(t->desired_status));
@@ -1103,6 +1217,15 @@ static void engine_remove_task(struct engine *e, struct engine_task *et)
                 int r = cgroup_task_remove(e->cgroups, et->task->id);
                 if (r < 0)
                         log_warning_errno(r, "Task %s: failed to remove the task cgroup: %m",
+                                          et->task->arn);
+        }
+        if (e->store) {
+                char name[300];
+                int r = task_file_name(et->task, name, sizeof(name));
+                if (r >= 0)
+                        r = state_store_remove(e->store, name);
+                if (r < 0)
+                        log_warning_errno(r, "Task %s: failed to remove its saved state: %m",
                                           et->task->arn);
         }
         if (e->cb.task_removed)
@@ -1159,6 +1282,8 @@ void engine_task_sent(struct engine *e, struct ecs_task *t)
 {
         struct engine_task *et = find_et(e, t->arn);
 
+        if (et)
+                (void)persist(e, et); /* sent statuses changed */
         if (!et || et->cleanup_timer || t->known_status < TASK_STATUS_STOPPED ||
             t->sent_status < TASK_STATUS_STOPPED)
                 return;
@@ -1169,4 +1294,297 @@ void engine_task_sent(struct engine *e, struct ecs_task *t)
         wait = elapsed >= wait ? 0 : wait - elapsed;
         log_debug("Task %s: cleanup in %llus", t->arn, (unsigned long long)(wait / USEC_PER_SEC));
         (void)ecs_loop_add_timer(e->loop, wait, on_cleanup_timer, et, &et->cleanup_timer);
+}
+
+/* ---- restore after a restart (§4.14) ---- */
+
+/* A task rebuilt from Docker labels has containers but no definition; when ACS sends the
+ * task again, the definition is taken from there and what Docker showed is kept. */
+static void adopt_definition(struct engine_task *et, struct ecs_task *t)
+{
+        struct ecs_task *old = et->task;
+
+        for (size_t i = 0; i < t->n_containers; i++) {
+                struct ecs_container *n = &t->containers[i];
+                struct ecs_container *o = ecs_task_find_container(old, n->name);
+                if (!o)
+                        continue;
+                n->known_status = o->known_status;
+                n->sent_status = o->sent_status;
+                n->desired_status = o->desired_status;
+                n->exit_code = o->exit_code;
+                n->has_exit_code = o->has_exit_code;
+                n->created_at = o->created_at;
+                n->started_at = o->started_at;
+                n->finished_at = o->finished_at;
+                n->docker_id = TAKE_PTR(o->docker_id);
+                n->docker_name = TAKE_PTR(o->docker_name);
+                n->reason = TAKE_PTR(o->reason);
+                n->image_id = TAKE_PTR(o->image_id);
+                n->bindings = TAKE_PTR(o->bindings);
+                n->n_bindings = o->n_bindings;
+                o->n_bindings = 0;
+        }
+        t->known_status = old->known_status;
+        t->sent_status = old->sent_status;
+        t->known_status_time = old->known_status_time;
+        t->desired_status = old->desired_status; /* the caller raises it as usual */
+        et->task = ecs_task_ref(t);
+        ecs_task_unref(old);
+        et->rebuilt = false;
+        et->persist_dirty = true;
+        log_info("Task %s: definition restored from ACS", t->arn);
+}
+
+struct restore {
+        struct engine *engine;
+        void (*done)(struct engine *e, size_t n, void *ud);
+        void *userdata;
+        unsigned pending;
+        uint64_t started;
+};
+
+static struct engine_task *engine_task_attach(struct engine *e, struct ecs_task *t)
+{
+        struct engine_task **l = realloc(e->tasks, (e->n_tasks + 1) * sizeof(*l));
+        if (!l)
+                return NULL;
+        e->tasks = l;
+        struct engine_task *et = calloc(1, sizeof(*et));
+        if (!et)
+                return NULL;
+        et->engine = e;
+        et->task = t;
+        et->reconciling = true;
+        e->tasks[e->n_tasks++] = et;
+        return et;
+}
+
+static int load_saved_tasks(struct engine *e)
+{
+        _cleanup_strv_free_ char **names = NULL;
+        int r, n = 0;
+
+        r = state_store_list(e->store, "tasks", &names);
+        if (r < 0)
+                return log_error_errno(r, "Cannot list saved tasks: %m");
+        strv_foreach (name, names) {
+                _cleanup_free_ char *data = NULL, *error = NULL, *path = NULL;
+                _cleanup_json_ json_object *o = NULL;
+                struct ecs_task *t = NULL;
+                size_t len = 0;
+
+                if (asprintf(&path, "tasks/%s", *name) < 0)
+                        return -ENOMEM;
+                r = state_store_read(e->store, path, &data, &len);
+                if (r >= 0 && json_parse(data, len, &o) < 0)
+                        r = -EBADMSG;
+                if (r >= 0)
+                        r = task_from_json(o, &t, &error);
+                if (r < 0) {
+                        /* Loudly, and the task is rebuilt from Docker's labels below. */
+                        log_error("Saved state %s/%s is unusable (%s); the task will be rebuilt "
+                                  "from its containers' labels",
+                                  state_store_dir(e->store), path, error ? error : strerror(-r));
+                        (void)state_store_remove(e->store, path);
+                        continue;
+                }
+                if (find_et(e, t->arn) || !engine_task_attach(e, t)) {
+                        ecs_task_unref(t);
+                        continue;
+                }
+                n++;
+        }
+        return n;
+}
+
+static void restore_finish(struct restore *rs)
+{
+        struct engine *e = rs->engine;
+
+        for (size_t i = 0; i < e->n_tasks; i++) {
+                struct engine_task *et = e->tasks[i];
+                if (!et->reconciling)
+                        continue;
+                et->reconciling = false;
+                /* A live task holds its resources again; a stopped one holds none. */
+                if (et->task->known_status < TASK_STATUS_STOPPED &&
+                    et->task->desired_status < TASK_STATUS_STOPPED)
+                        (void)admit(e, et);
+                mark_dirty(e, et); /* re-report whatever was not yet accepted */
+                engine_step(e, et);
+                if (et->task->known_status == TASK_STATUS_STOPPED)
+                        engine_task_sent(e, et->task); /* cleanup timers */
+        }
+        log_info("Restored %zu task(s) in %llu ms", e->n_tasks,
+                 (unsigned long long)((now_usec() - rs->started) / USEC_PER_MSEC));
+        if (rs->done)
+                rs->done(e, e->n_tasks, rs->userdata);
+        free(rs);
+}
+
+struct restore_inspect {
+        struct restore *rs;
+        struct engine_task *et;
+        size_t idx;
+        bool by_name; /* the create was never confirmed: Docker may or may not have it */
+};
+
+static void on_restore_inspect(const struct docker_result *res, const struct docker_container *d,
+                               void *ud)
+{
+        struct restore_inspect *ri = ud;
+        struct engine *e = ri->rs->engine;
+        struct ecs_container *c = &ri->et->task->containers[ri->idx];
+
+        if (res->error == 0) {
+                if (!c->docker_id) {
+                        log_info("Task %s container %s: adopting %s, created before the "
+                                 "agent stopped",
+                                 ri->et->task->arn, c->name, d->id);
+                        c->docker_id = strdup(d->id);
+                        c->known_status = MAX(c->known_status, CONTAINER_STATUS_CREATED);
+                }
+                apply_inspect(e, ri->et, c, d);
+        } else if (res->error == -ENOENT && !ri->by_name) {
+                container_set_reason(c, "ContainerVanishedError",
+                                     "No container matching saved ID found");
+                container_set_known(e, ri->et, c, CONTAINER_STATUS_STOPPED);
+        } else if (res->error != -ENOENT)
+                log_warning("Task %s container %s: inspect failed at restore: %s",
+                            ri->et->task->arn, c->name, res->message);
+        /* (by name and absent: the create never happened; it will be made again.) */
+        struct restore *rs = ri->rs;
+        free(ri);
+        if (--rs->pending == 0)
+                restore_finish(rs);
+}
+
+static void restore_inspect_all(struct restore *rs)
+{
+        struct engine *e = rs->engine;
+
+        rs->pending++; /* held while issuing, so that a quick answer cannot finish early */
+        for (size_t i = 0; i < e->n_tasks; i++) {
+                struct engine_task *et = e->tasks[i];
+                if (!et->reconciling)
+                        continue;
+                for (size_t j = 0; j < et->task->n_containers; j++) {
+                        struct ecs_container *c = &et->task->containers[j];
+                        const char *ref = c->docker_id ? c->docker_id : c->docker_name;
+                        if (!ref || c->known_status >= CONTAINER_STATUS_STOPPED)
+                                continue;
+                        struct restore_inspect *ri = calloc(1, sizeof(*ri));
+                        if (!ri)
+                                continue;
+                        *ri = (struct restore_inspect){rs, et, j, !c->docker_id};
+                        rs->pending++;
+                        if (docker_container_inspect(e->docker, ref, 0, on_restore_inspect, ri,
+                                                     NULL) < 0) {
+                                rs->pending--;
+                                free(ri);
+                        }
+                }
+        }
+        if (--rs->pending == 0)
+                restore_finish(rs);
+}
+
+/* Containers Docker has for this cluster whose task the saved state does not know (state
+ * lost or corrupt): rebuild a task from their labels, so they are tracked, reported and
+ * stopped when ECS no longer wants them, instead of being orphaned. */
+static void rebuild_from_labels(struct engine *e, const struct docker_container_summary *list,
+                                size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                const struct docker_container_summary *d = &list[i];
+                const char *arn =
+                    docker_kv_get(d->labels, d->n_labels, "com.amazonaws.ecs.task-arn");
+                const char *name =
+                    docker_kv_get(d->labels, d->n_labels, "com.amazonaws.ecs.container-name");
+                if (!arn || !name)
+                        continue;
+                struct engine_task *et = find_et(e, arn);
+                if (et && !et->rebuilt) {
+                        /* Known task; a container created but not recorded is found by its
+                         * saved name during the inspections. */
+                        continue;
+                }
+                if (!et) {
+                        struct ecs_task *t = ecs_task_new();
+                        if (!t || ecs_task_id_from_arn(arn, &t->id) < 0) {
+                                ecs_task_unref(t);
+                                continue;
+                        }
+                        t->arn = strdup(arn);
+                        t->family = strdup(strempty(docker_kv_get(
+                            d->labels, d->n_labels, "com.amazonaws.ecs.task-definition-family")));
+                        t->version = strdup(strempty(docker_kv_get(
+                            d->labels, d->n_labels, "com.amazonaws.ecs.task-definition-version")));
+                        t->desired_status = TASK_STATUS_RUNNING;
+                        et = engine_task_attach(e, t);
+                        if (!et) {
+                                ecs_task_unref(t);
+                                continue;
+                        }
+                        et->rebuilt = true;
+                        log_error("Task %s was not in the saved state; rebuilt from the labels "
+                                  "of its containers",
+                                  arn);
+                }
+                struct ecs_task *t = et->task;
+                struct ecs_container *l =
+                    realloc(t->containers, (t->n_containers + 1) * sizeof(*t->containers));
+                if (!l)
+                        continue;
+                t->containers = l;
+                struct ecs_container *c = &t->containers[t->n_containers++];
+                *c = (struct ecs_container){0};
+                c->name = strdup(name);
+                c->image = strdup(strempty(d->image));
+                c->essential = true; /* unknown: the safe answer stops the task with it */
+                c->docker_id = strdup(d->id);
+                c->docker_name = strdup(strempty(d->name));
+                c->known_status = CONTAINER_STATUS_CREATED;
+                c->desired_status = CONTAINER_STATUS_RUNNING;
+        }
+}
+
+static void on_restore_list(const struct docker_result *res,
+                            const struct docker_container_summary *list, size_t n, void *ud)
+{
+        struct restore *rs = ud;
+
+        if (res->error < 0)
+                log_warning("Cannot list containers at restore: %s", res->message);
+        else
+                rebuild_from_labels(rs->engine, list, n);
+        restore_inspect_all(rs);
+}
+
+int engine_restore(struct engine *e, void (*done)(struct engine *e, size_t n, void *ud),
+                   void *userdata)
+{
+        struct restore *rs;
+        char label[512];
+        int r;
+
+        rs = calloc(1, sizeof(*rs));
+        if (!rs)
+                return -ENOMEM;
+        *rs = (struct restore){
+            .engine = e, .done = done, .userdata = userdata, .started = now_usec()};
+        if (e->store) {
+                r = load_saved_tasks(e);
+                if (r > 0)
+                        log_info("Loaded %d saved task(s)", r);
+        }
+        snprintf(label, sizeof(label), "com.amazonaws.ecs.cluster=%s", e->cluster);
+        char *const labels[] = {label, NULL};
+        r = docker_container_list(e->docker, labels, 0, on_restore_list, rs, NULL);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot list containers at restore: %m");
+                restore_inspect_all(rs);
+        }
+        return 0;
 }

@@ -29,6 +29,7 @@ struct engine_params {
         struct ecs_loop *loop;
         struct docker_client *docker;
         struct cgroup_manager *cgroups; /* NULL: no task cgroups (feature off or unusable) */
+        struct state_store *store;      /* NULL: nothing persisted (ECS_CHECKPOINT=false) */
         const struct ecs_config *config;
         const char *region;
         const char *cluster; /* as configured: container label com.amazonaws.ecs.cluster */
@@ -41,6 +42,14 @@ struct engine_params {
 
 int engine_new(const struct engine_params *p, struct engine **ret);
 struct engine *engine_free(struct engine *e);
+
+/* Loads the saved tasks and checks them against Docker (§4.14): containers created but not
+ * recorded are adopted, ones that died or vanished while the agent was down are stopped with
+ * their exit code or ContainerVanishedError, and containers of this cluster whose task was
+ * not saved get a task rebuilt from their labels. Unsent statuses are reported again. done
+ * runs once everything is settled. */
+int engine_restore(struct engine *e, void (*done)(struct engine *e, size_t n_tasks, void *ud),
+                   void *userdata);
 
 /* Adds a task, or raises the desired status of a known one (desired status never moves
  * backwards; anything else in a repeated payload is ignored). Takes a reference. */

@@ -210,6 +210,8 @@ class Agent:
     def __init__(self, tmpdir, cluster, cp_url, settings=None, env=None):
         self.tmpdir = tmpdir
         self.cluster = cluster
+        self.cp_url = cp_url
+        self.settings = settings
         self.datadir = os.path.join(tmpdir, "data")
         self.config_path = os.path.join(tmpdir, "ecs.config")
         self.log_path = os.path.join(tmpdir, "agent.log")
@@ -340,4 +342,6 @@ def make_tmpdir():
 
 
 def rmtree(path):
+    if os.environ.get("ECS_KEEP_TMP"):
+        return
     shutil.rmtree(path, ignore_errors=True)
