@@ -31,6 +31,8 @@ struct engine_task {
         bool persist_dirty;             /* changed since last written to the store */
         bool rebuilt;                   /* reconstructed from Docker labels: no definition */
         bool reconciling;               /* loaded at start, not yet checked against Docker */
+        bool volumes_ready;             /* task volumes exist in Docker */
+        unsigned volume_ops;            /* volume creations in flight */
         uint16_t **host_ports;          /* per container, per port mapping */
         sd_event_source *cleanup_timer;
         sd_event_source *deadline_timer; /* next dependency timeout */
@@ -69,6 +71,7 @@ struct op {
 
 static void engine_step(struct engine *e, struct engine_task *et);
 static void engine_task_free(struct engine_task *et);
+static void prepare_volumes(struct engine *e, struct engine_task *et);
 static void adopt_definition(struct engine_task *et, struct ecs_task *t);
 static void task_fail(struct engine_task *et, const char *name, const char *fmt, ...)
     _printf_(3, 4);
@@ -535,6 +538,30 @@ static const char *docker_name_of(const struct ecs_task *t, const char *name)
         return NULL;
 }
 
+/* What the instance does not offer is refused before Docker sees it: ECS places by the
+ * advertised capabilities, so such a task should not arrive at all. */
+static int check_host_config(struct engine *e, json_object *body, char **ret_error)
+{
+        json_object *hc = json_get_object(body, "HostConfig", NULL);
+        const char *driver = json_get_string(json_get_object(hc, "LogConfig", NULL), "Type", NULL);
+
+        if (json_get_bool(hc, "Privileged", false, NULL) && e->config->privileged_disabled) {
+                *ret_error = strdup("privileged containers are disabled on this instance "
+                                    "(ECS_DISABLE_PRIVILEGED)");
+                return -EPERM;
+        }
+        if (!isempty(driver)) {
+                strv_foreach (d, e->config->available_logging_drivers)
+                        if (streq(*d, driver))
+                                return 0;
+                if (asprintf(ret_error, "log driver %s is not in ECS_AVAILABLE_LOGGING_DRIVERS",
+                             driver) < 0)
+                        *ret_error = NULL;
+                return -EPERM;
+        }
+        return 0;
+}
+
 static void on_create(const struct docker_result *res, const char *id, void *ud)
 {
         struct op *o = ud;
@@ -603,8 +630,12 @@ static void start_create(struct engine *e, struct engine_task *et, size_t idx)
             .docker_name_of = docker_name_of,
         };
         r = engine_build_create_config(&in, &body, &err);
+        if (r >= 0)
+                r = check_host_config(e, body, &err);
         if (r < 0) {
-                container_set_reason(c, "HostConfigError", err ? err : strerror(-r));
+                container_set_reason(c,
+                                     r == -EPERM ? "CannotCreateContainerError" : "HostConfigError",
+                                     err ? err : strerror(-r));
                 c->desired_status = CONTAINER_STATUS_STOPPED;
                 mark_dirty(e, et);
                 return;
@@ -871,6 +902,138 @@ static int create_task_cgroup(struct engine *e, struct engine_task *et)
         return 0;
 }
 
+/* ---- task volumes (§2.6.3) ---- */
+
+struct volume_op {
+        struct engine_task *et;
+        size_t idx;
+};
+
+static void volume_op_done(struct engine *e, struct engine_task *et)
+{
+        if (--et->volume_ops > 0)
+                return;
+        et->ops--;
+        if (et->removing) {
+                if (et->ops == 0)
+                        engine_remove_task(e, et);
+                return;
+        }
+        bool ready = true;
+        for (size_t i = 0; i < et->task->n_volumes; i++)
+                if (!et->task->volumes[i].docker_name && isempty(et->task->volumes[i].source_path))
+                        ready = false;
+        et->volumes_ready = ready;
+        et->persist_dirty = true;
+        engine_step(e, et);
+}
+
+static void on_volume(const struct docker_result *res, const struct docker_volume *v, void *ud)
+{
+        struct volume_op *op = ud;
+        struct engine_task *et = op->et;
+        struct engine *e = et->engine;
+        struct task_volume *tv = &et->task->volumes[op->idx];
+
+        free(op);
+        if (res->error < 0) {
+                /* A shared volume that must already exist, or a create Docker refused. */
+                task_fail(et, "ResourceInitializationError", "volume %s: %s", tv->name,
+                          res->message);
+                mark_dirty(e, et);
+        } else if (!tv->docker_name)
+                tv->docker_name = strdup(v->name);
+        volume_op_done(e, et);
+}
+
+static int kv_list(char **strv, struct docker_kv **ret, size_t *ret_n)
+{
+        size_t n = 0;
+        strv_foreach (p, strv)
+                n++;
+        struct docker_kv *kv = calloc(n + 1, sizeof(*kv));
+        if (!kv)
+                return -ENOMEM;
+        n = 0;
+        strv_foreach (p, strv) {
+                char *eq = strchr(*p, '=');
+                kv[n].key = eq ? strndup(*p, (size_t)(eq - *p)) : strdup(*p);
+                kv[n].value = strdup(eq ? eq + 1 : "");
+                n++;
+        }
+        *ret = kv;
+        *ret_n = n;
+        return 0;
+}
+
+/* Creates (or, for shared volumes without autoprovision, looks up) the Docker volumes the
+ * task needs, before any container is created. Task-scoped and agent-managed host volumes
+ * are named ecs-<family>-<version>-<volume>-<hex> and removed at cleanup. */
+static void prepare_volumes(struct engine *e, struct engine_task *et)
+{
+        struct ecs_task *t = et->task;
+
+        if (et->volume_ops > 0)
+                return;
+        et->ops++;
+        et->volume_ops = 1; /* held while issuing */
+        for (size_t i = 0; i < t->n_volumes; i++) {
+                struct task_volume *v = &t->volumes[i];
+                bool docker = streq_ptr(v->type, "docker");
+                if (v->docker_name || (!docker && !isempty(v->source_path)))
+                        continue;
+                bool shared = docker && streq_ptr(v->scope, "shared");
+                if (!shared && !v->docker_name) {
+                        char hex[21];
+                        if (random_hex(hex, 10) < 0 ||
+                            asprintf(&v->docker_name, "ecs-%s-%s-%s-%s", t->family, t->version,
+                                     v->name, hex) < 0) {
+                                v->docker_name = NULL;
+                                continue;
+                        }
+                        (void)persist(e, et); /* the name first: adopted after a crash */
+                }
+                struct volume_op *op = calloc(1, sizeof(*op));
+                if (!op)
+                        continue;
+                *op = (struct volume_op){et, i};
+                struct docker_kv *opts = NULL, *labels = NULL;
+                size_t n_opts = 0, n_labels = 0;
+                (void)kv_list(v->driver_opts, &opts, &n_opts);
+                (void)kv_list(v->labels, &labels, &n_labels);
+                struct docker_volume_spec spec = {
+                    .name = shared ? v->name : v->docker_name,
+                    .driver = v->driver,
+                    .driver_opts = opts,
+                    .n_driver_opts = n_opts,
+                    .labels = labels,
+                    .n_labels = n_labels,
+                };
+                int r;
+                et->volume_ops++;
+                if (shared && !v->autoprovision)
+                        r = docker_volume_inspect(e->docker, v->name, 0, on_volume, op, NULL);
+                else
+                        r = docker_volume_create(e->docker, &spec, 0, on_volume, op, NULL);
+                docker_kv_free_many(opts, n_opts);
+                docker_kv_free_many(labels, n_labels);
+                if (r < 0) {
+                        et->volume_ops--;
+                        free(op);
+                        task_fail(et, "ResourceInitializationError", "volume %s: %s", v->name,
+                                  strerror(-r));
+                }
+        }
+        if (et->volume_ops == 1 && !t->reason) {
+                /* Nothing to wait for. */
+                et->volume_ops = 0;
+                et->ops--;
+                et->volumes_ready = true;
+                return;
+        }
+        volume_op_done(e, et);
+}
+
 static int on_deadline(sd_event_source *s, uint64_t usec, void *ud)
 {
         struct engine_task *et = ud;
@@ -926,6 +1089,14 @@ static void engine_step(struct engine *e, struct engine_task *et)
                 if (r < 0) {
                         task_fail(et, "ResourceInitializationError", "%s", strerror(-r));
                         mark_dirty(e, et);
+                }
+        }
+
+        if (t->desired_status < TASK_STATUS_STOPPED && !et->volumes_ready) {
+                prepare_volumes(e, et);
+                if (!et->volumes_ready) {
+                        update_task_known(e, et);
+                        return; /* engine_step runs again when the volumes are there */
                 }
         }
 
@@ -1204,6 +1375,12 @@ int engine_stop_task(struct engine *e, const char *arn)
 
 /* ---- cleanup (§4.12) ---- */
 
+static void on_volume_removed(const struct docker_result *res, void *ud)
+{
+        if (res->error < 0 && res->error != -ENOENT)
+                log_warning("Failed to remove a task volume: %s", res->message);
+}
+
 static void engine_remove_task(struct engine *e, struct engine_task *et)
 {
         for (size_t i = 0; i < e->n_tasks; i++)
@@ -1213,6 +1390,13 @@ static void engine_remove_task(struct engine *e, struct engine_task *et)
                         e->n_tasks--;
                         break;
                 }
+        for (size_t i = 0; i < et->task->n_volumes; i++) {
+                struct task_volume *v = &et->task->volumes[i];
+                bool shared = streq_ptr(v->type, "docker") && streq_ptr(v->scope, "shared");
+                if (v->docker_name && !shared)
+                        (void)docker_volume_remove(e->docker, v->docker_name, false, 0,
+                                                   on_volume_removed, NULL, NULL);
+        }
         if (et->cgroup_parent) {
                 int r = cgroup_task_remove(e->cgroups, et->task->id);
                 if (r < 0)

@@ -765,5 +765,5 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_detection_rejects_plain_dir, fx_setup,
                                             fx_teardown),
         };
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return cmocka_run_group_tests_name("test_cgroup", tests, NULL, NULL);
 }

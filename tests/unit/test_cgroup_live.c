@@ -355,5 +355,5 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_docker_cpu_quota_throttles, setup, teardown),
             cmocka_unit_test_setup_teardown(test_docker_memory_oom, setup, teardown),
         };
-        return cmocka_run_group_tests(tests, group_setup, group_teardown);
+        return cmocka_run_group_tests_name("test_cgroup_live", tests, group_setup, group_teardown);
 }

@@ -527,5 +527,5 @@ int main(void)
             cmocka_unit_test(test_unknown_names),         cmocka_unit_test(test_stop_order),
             cmocka_unit_test(test_task_should_stop),
         };
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return cmocka_run_group_tests_name("test_depgraph", tests, NULL, NULL);
 }

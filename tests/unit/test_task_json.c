@@ -704,5 +704,5 @@ int main(void)
             cmocka_unit_test(test_writer_rejects_invalid),
             cmocka_unit_test(test_legacy_status),
         };
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return cmocka_run_group_tests_name("test_task_json", tests, NULL, NULL);
 }

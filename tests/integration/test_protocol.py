@@ -1,0 +1,77 @@
+"""ACS protocol hygiene: manifests and stop verification, replayed payloads, desired status
+never moving backwards."""
+import harness
+from harness import docker_inspect, wait_for
+from test_agent_core import registered
+
+SETTINGS = {"ECS_IMAGE_PULL_BEHAVIOR": "prefer-cached", "ECS_CONTAINER_STOP_TIMEOUT": "1s"}
+
+
+def payload(cp, cluster, instance, message_id, seq, tid, desired="RUNNING"):
+    cluster_arn = cp.aws("ecs", "describe-clusters", "--clusters",
+                         cluster)["clusters"][0]["clusterArn"]
+    arn = f"arn:aws:ecs:{harness.REGION}:123456789012:task/{cluster}/{tid}"
+    cp.admin("POST", "/acs/send", {"message": {"type": "PayloadMessage", "message": {
+        "messageId": message_id, "clusterArn": cluster_arn, "containerInstanceArn": instance,
+        "seqNum": seq, "generatedAt": 1, "tasks": [{
+            "arn": arn, "family": "proto", "version": "1", "desiredStatus": desired,
+            "taskClusterArn": cluster_arn,
+            "containers": [{"name": "main", "image": harness.BUSYBOX, "essential": True,
+                            "memory": 16, "command": ["sleep", "300"]}]}]}}})
+    return arn
+
+
+def containers_for(cluster, arn):
+    out = []
+    for cid in harness.containers_of(cluster):
+        info = docker_inspect(cid)
+        if info and info["Config"]["Labels"]["com.amazonaws.ecs.task-arn"] == arn:
+            out.append(info)
+    return out
+
+
+def test_replayed_payloads_are_idempotent_and_desired_never_goes_back(cp, cluster, make_agent):
+    agent = make_agent(SETTINGS)
+    instance = registered(cp, cluster, agent)
+    arn = payload(cp, cluster, instance, "p-1", 20, "a" * 32)
+    payload(cp, cluster, instance, "p-1", 20, "a" * 32)  # the same message again
+    payload(cp, cluster, instance, "p-2", 21, "a" * 32)  # the same task in a new one
+    wait_for(lambda: [c for c in containers_for(cluster, arn) if c["State"]["Running"]],
+             what="task running")
+    assert len(containers_for(cluster, arn)) == 1
+
+    payload(cp, cluster, instance, "p-3", 22, "a" * 32, desired="STOPPED")
+    wait_for(lambda: not containers_for(cluster, arn)[0]["State"]["Running"], timeout=20,
+             what="task stopped")
+    # RUNNING again for a stopped task changes nothing: it stays stopped, not restarted.
+    payload(cp, cluster, instance, "p-4", 23, "a" * 32, desired="RUNNING")
+    acks = lambda: [m["message"]["message"]["messageId"] for m in cp.admin(  # noqa: E731
+        "GET", "/acs/messages?direction=in&type=AckRequest")["messages"]]
+    wait_for(lambda: "p-4" in acks(), what="ack of p-4")
+    infos = containers_for(cluster, arn)
+    assert len(infos) == 1 and not infos[0]["State"]["Running"]
+
+
+def test_manifest_and_stop_verification(cp, cluster, make_agent):
+    agent = make_agent(SETTINGS)
+    instance = registered(cp, cluster, agent)
+    # A task the control plane does not know: the manifest will not list it.
+    # seqNum 0: a hand-made message must not raise the sequence ACS numbers manifests in.
+    stray = payload(cp, cluster, instance, "m-1", 0, "b" * 32)
+    wait_for(lambda: [c for c in containers_for(cluster, stray) if c["State"]["Running"]],
+             what="stray task running")
+    # And one it does know, which must survive.
+    cp.register("keep", [{"name": "main", "image": harness.BUSYBOX, "essential": True,
+                          "memory": 16, "command": ["sleep", "300"]}])
+    keep = cp.run_task(cluster, "keep")[0]
+    keep_id = cp.wait_task(cluster, keep, "RUNNING")["containers"][0]["runtimeId"]
+
+    cp.admin("POST", "/acs/manifest", {})
+    verification = wait_for(lambda: cp.admin(
+        "GET", "/acs/messages?direction=in&type=TaskStopVerificationMessage")["messages"],
+        what="stop verification")
+    candidates = [c["taskArn"] for c in verification[-1]["message"]["message"]["stopCandidates"]]
+    assert candidates == [stray]
+    wait_for(lambda: not containers_for(cluster, stray)[0]["State"]["Running"], timeout=20,
+             what="stray task stopped after verification")
+    assert docker_inspect(keep_id)["State"]["Running"]
