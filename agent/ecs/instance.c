@@ -288,7 +288,8 @@ static const char *cpu_architecture(void)
 /* The capabilities of the official agent's list that this build really implements; ECS
  * places tasks by them, so one listed here must work (§1.5). */
 static char *const implemented_capabilities[] = {
-    "ecs.capability.container-ordering", /* dependsOn: engine/depgraph.c */
+    "ecs.capability.container-ordering",       /* dependsOn: engine/depgraph.c */
+    "ecs.capability.container-restart-policy", /* restartPolicy: engine.c */
     NULL,
 };
 

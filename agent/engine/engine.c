@@ -324,6 +324,46 @@ static void op_finish(struct op *o)
 
 /* ---- inspect: the source of truth for exit codes, OOM kills and bindings ---- */
 
+/* §4.10: restart when enabled, the exit code is not ignored, nobody wants the container
+ * stopped, and it ran at least restartAttemptPeriod since it (re)started. */
+static bool restart_wanted(struct engine_task *et, const struct ecs_container *c,
+                           const struct docker_container *d)
+{
+        const struct restart_policy *rp = &c->restart;
+
+        if (!rp->enabled || c->desired_status >= CONTAINER_STATUS_STOPPED ||
+            et->task->desired_status >= TASK_STATUS_STOPPED)
+                return false;
+        for (size_t i = 0; i < rp->n_ignored_exit_codes; i++)
+                if (rp->ignored_exit_codes[i] == d->exit_code)
+                        return false;
+        uint64_t started = c->started_at ? c->started_at : d->started_at_usec;
+        uint64_t ended = d->finished_at_usec ? d->finished_at_usec : realtime_usec();
+        return ended >= started &&
+               ended - started >= (uint64_t)rp->attempt_period_sec * USEC_PER_SEC;
+}
+
+static void on_restart(const struct docker_result *res, void *ud);
+
+static void start_restart(struct engine *e, struct engine_task *et, size_t idx, int exit_code)
+{
+        struct ecs_container *c = &et->task->containers[idx];
+        struct op *o = op_new(e, et, idx, OP_START);
+
+        if (!o)
+                return;
+        c->restart_count++;
+        c->started_at = 0; /* the next start is the one the attempt period counts from */
+        log_info("Task %s container %s: exited with %d, restarting (restart %u)", et->task->arn,
+                 c->name, exit_code, c->restart_count);
+        et->persist_dirty = true;
+        if (docker_container_start(e->docker, c->docker_id, e->config->container_start_timeout_usec,
+                                   on_restart, o, NULL) < 0) {
+                struct docker_result res = {.error = -EIO, .message = "cannot start"};
+                on_restart(&res, o);
+        }
+}
+
 static void apply_inspect(struct engine *e, struct engine_task *et, struct ecs_container *c,
                           const struct docker_container *d)
 {
@@ -360,7 +400,12 @@ static void apply_inspect(struct engine *e, struct engine_task *et, struct ecs_c
                 container_set_known(e, et, c, CONTAINER_STATUS_CREATED);
                 return;
         }
-        /* Not running, and it ran (or failed to): stopped, with what Docker knows (§4.13). */
+        /* Not running, and it ran (or failed to): stopped, with what Docker knows (§4.13),
+         * unless the restart policy starts it again. */
+        if (restart_wanted(et, c, d)) {
+                start_restart(e, et, (size_t)(c - et->task->containers), d->exit_code);
+                return;
+        }
         if (!c->has_exit_code) {
                 c->exit_code = d->exit_code;
                 c->has_exit_code = true;
@@ -679,6 +724,24 @@ static void on_start(const struct docker_result *res, void *ud)
                 container_set_known(e, o->et, c, CONTAINER_STATUS_RUNNING);
                 op_finish(o);
         }
+}
+
+/* After a restart: inspect as after any start; a failed restart is recorded as the stop. */
+static void on_restart(const struct docker_result *res, void *ud)
+{
+        struct op *o = ud;
+        struct ecs_container *c = &o->et->task->containers[o->idx];
+
+        if (res->error < 0) {
+                log_warning("Task %s container %s: restart failed: %s", o->et->task->arn, c->name,
+                            res->message);
+                container_set_reason(c, "CannotStartContainerError", res->message);
+                c->desired_status = CONTAINER_STATUS_STOPPED;
+        }
+        o->kind = OP_INSPECT;
+        c->transition_in_flight = false;
+        if (docker_container_inspect(o->engine->docker, c->docker_id, 0, on_inspect, o, NULL) < 0)
+                op_finish(o);
 }
 
 static void start_start(struct engine *e, struct engine_task *et, size_t idx)

@@ -75,3 +75,49 @@ def test_manifest_and_stop_verification(cp, cluster, make_agent):
     wait_for(lambda: not containers_for(cluster, stray)[0]["State"]["Running"], timeout=20,
              what="stray task stopped after verification")
     assert docker_inspect(keep_id)["State"]["Running"]
+
+
+def test_restart_policy(cp, cluster, make_agent):
+    agent = make_agent(SETTINGS)
+    instance = registered(cp, cluster, agent)
+    cluster_arn = cp.aws("ecs", "describe-clusters", "--clusters",
+                         cluster)["clusters"][0]["clusterArn"]
+
+    def send(tid, ignored):
+        arn = f"arn:aws:ecs:{harness.REGION}:123456789012:task/{cluster}/{tid}"
+        cp.admin("POST", "/acs/send", {"message": {"type": "PayloadMessage", "message": {
+            "messageId": "rp-" + tid, "clusterArn": cluster_arn,
+            "containerInstanceArn": instance, "seqNum": 0, "generatedAt": 1, "tasks": [{
+                "arn": arn, "family": "rp", "version": "1", "desiredStatus": "RUNNING",
+                "taskClusterArn": cluster_arn,
+                "containers": [{"name": "main", "image": harness.BUSYBOX, "essential": True,
+                                "memory": 16, "command": ["sh", "-c", "sleep 1; exit 3"],
+                                "restartPolicy": {"enabled": True, "ignoredExitCodes": ignored,
+                                                  "restartAttemptPeriod": 0}}]}]}}})
+        return arn
+
+    restarted = send("7" * 32, [])
+    # The same container is started again and again (Docker's StartedAt moves on) instead
+    # of being reported stopped.
+    starts = set()
+
+    def started_again():
+        infos = containers_for(cluster, restarted)
+        assert len(infos) <= 1
+        if infos:
+            starts.add(infos[0]["State"]["StartedAt"])
+        return len(starts) >= 3
+    wait_for(started_again, timeout=30, interval=0.2, what="two restarts")
+    assert len(containers_for(cluster, restarted)) == 1
+    assert not [ch for ch in cp.state_changes(task=restarted)
+                if ch["body"].get("status") == "STOPPED"]
+
+    ignored = send("8" * 32, [3])
+
+    def stopped():
+        return [ch for ch in cp.state_changes(task=ignored)
+                if ch["body"].get("status") == "STOPPED"]
+    ch = wait_for(stopped, timeout=30, what="stop with an ignored exit code")[0]
+    assert ch["body"]["containers"][0]["exitCode"] == 3
+    info = containers_for(cluster, ignored)[0]
+    assert info["State"]["ExitCode"] == 3 and not info["State"]["Running"]
