@@ -1381,6 +1381,9 @@ static const struct setting settings[] = {
     BOOL("ECS_ENABLE_TASK_ENI", task_eni, false),
     BOOL("ECS_ENABLE_HIGH_DENSITY_ENI", high_density_eni, true),
     BOOL("ECS_AWSVPC_BLOCK_IMDS", awsvpc_block_imds, false),
+    /* Ours: bridge-mode tasks cannot reach the instance metadata service unless this is
+     * set to false (the official agent leaves that to iptables rules of the operator). */
+    BOOL("ECS_BRIDGE_BLOCK_IMDS", bridge_block_imds, true),
     CUSTOM("ECS_AWSVPC_ADDITIONAL_LOCAL_ROUTES", parse_local_routes, dump_local_routes, 0),
     BOOL("ECS_SKIP_LOCALHOST_TRAFFIC_FILTER", skip_localhost_traffic_filter, false),
     BOOL("ECS_ALLOW_OFFHOST_INTROSPECTION_ACCESS", allow_offhost_introspection_access, false),

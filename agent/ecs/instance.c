@@ -13,6 +13,8 @@
 #include "ecs/docker.h"
 #include "ecs/ecs_requests.h"
 #include "ecs/engine.h"
+#include "ecs/httpd.h"
+#include "ecs/net.h"
 #include "ecs/imds.h"
 #include "ecs/instance.h"
 #include "ecs/jsonutil.h"
@@ -71,6 +73,9 @@ struct ecs_instance {
         struct engine *engine;
         struct reporter *reporter;
         struct acs_session *acs;
+        struct httpd *httpd;
+        bool endpoint_link; /* we put 169.254.170.2 on a link */
+        bool imds_rule;     /* we added the IMDS blackhole rule for docker0 */
 };
 
 static void phase_next(struct ecs_instance *inst);
@@ -538,6 +543,46 @@ static void on_restored(struct engine *e, size_t n_tasks, void *ud)
         }
 }
 
+/* Until the metadata and credentials endpoints land, every path is "not found" (but the
+ * address answers, so containers can tell the endpoint is there). */
+static void on_endpoint_request(const struct httpd_request *req, struct httpd_response *resp,
+                                void *ud)
+{
+        resp->status = 404;
+        resp->body = strdup("\"not found\"");
+}
+
+/* 169.254.170.2 on a local link, reachable from containers (no iptables, §6.2), and the
+ * instance metadata address out of reach of bridge-mode tasks unless
+ * ECS_BRIDGE_BLOCK_IMDS=false. Failures here cost features, not the agent. */
+static void setup_endpoints(struct ecs_instance *inst)
+{
+        int r;
+
+        r = net_host_setup_endpoint_address(NULL, NULL, NULL);
+        if (r < 0)
+                log_warning_errno(r, "Cannot put %s on link %s: %m", NET_ENDPOINT_IPV4,
+                                  NET_ENDPOINT_LINK);
+        else
+                inst->endpoint_link = true;
+        r = httpd_new(inst->p.loop, on_endpoint_request, inst, &inst->httpd);
+        if (r >= 0) {
+                r = httpd_listen(inst->httpd, "127.0.0.1", 51679);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot listen on 127.0.0.1:51679: %m");
+                r = httpd_listen(inst->httpd, NET_ENDPOINT_IPV4, 80);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot listen on %s:80: %m", NET_ENDPOINT_IPV4);
+        }
+        if (inst->cfg->bridge_block_imds) {
+                r = net_host_block_imds_from(NULL, "docker0", NULL, NET_IMDS_RULE_PRIORITY);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot block %s for bridge tasks: %m", NET_IMDS_IPV4);
+                else
+                        inst->imds_rule = true;
+        }
+}
+
 static void start_services(struct ecs_instance *inst)
 {
         int r;
@@ -574,6 +619,7 @@ static void start_services(struct ecs_instance *inst)
                 fail(inst, ECS_EXIT_ERROR);
                 return;
         }
+        setup_endpoints(inst);
         r = engine_restore(inst->engine, on_restored, inst);
         if (r < 0) {
                 log_error_errno(r, "Failed to restore saved tasks: %m");
@@ -710,6 +756,7 @@ struct ecs_instance *ecs_instance_free(struct ecs_instance *inst)
         if (!inst)
                 return NULL;
         acs_session_free(inst->acs);
+        httpd_free(inst->httpd);
         reporter_free(inst->reporter);
         engine_free(inst->engine);
         credstore_free(inst->credstore);
@@ -755,5 +802,12 @@ int ecs_instance_start(struct ecs_instance *inst)
 
 void ecs_instance_shutdown(struct ecs_instance *inst)
 {
-        (void)inst; /* all state is written as it changes */
+        /* State is written as it changes; what goes is the host plumbing, as ecs-init
+         * removes its rules when it stops. Running tasks lose the endpoint address until
+         * the agent is back. */
+        if (inst->imds_rule &&
+            net_host_unblock_imds_from(NULL, "docker0", NULL, NET_IMDS_RULE_PRIORITY) >= 0)
+                inst->imds_rule = false;
+        if (inst->endpoint_link && net_host_remove_endpoint_address(NULL, NULL) >= 0)
+                inst->endpoint_link = false;
 }

@@ -211,6 +211,7 @@ struct ecs_config {
         bool task_eni;
         bool high_density_eni;
         bool awsvpc_block_imds;
+        bool bridge_block_imds;                /* ECS_BRIDGE_BLOCK_IMDS (ours), default true */
         char **awsvpc_additional_local_routes; /* CIDRs, NULL-terminated, never NULL */
         bool skip_localhost_traffic_filter;
         bool allow_offhost_introspection_access;

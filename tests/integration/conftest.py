@@ -56,3 +56,30 @@ def make_agent(tmpdir_path, cluster, cp):
     yield make
     for a in agents:
         a.kill()
+
+
+def _host_plumbing():
+    """The agent's own host plumbing: its endpoint link and its IMDS rule, if present."""
+    import json
+    import subprocess
+    link = subprocess.run(["ip", "link", "show", "ecs-agent0"], capture_output=True).returncode == 0
+    rules = json.loads(subprocess.run(["ip", "-j", "rule"], capture_output=True,
+                                      text=True).stdout or "[]")
+    rule = any(r.get("priority") == 10 and r.get("iif") == "docker0" and
+               r.get("dst") == "169.254.169.254" for r in rules)
+    return link, rule
+
+
+@pytest.fixture(scope="session", autouse=True)
+def remove_agent_host_plumbing():
+    """Agents killed with SIGKILL cannot remove the link and rule they made; the suite
+    removes them at the end, unless they were there before it started."""
+    import subprocess
+    before = _host_plumbing()
+    yield
+    link, rule = _host_plumbing()
+    if rule and not before[1]:
+        subprocess.run(["ip", "rule", "del", "priority", "10", "iif", "docker0", "to",
+                        "169.254.169.254", "blackhole"], capture_output=True)
+    if link and not before[0]:
+        subprocess.run(["ip", "link", "del", "ecs-agent0"], capture_output=True)
