@@ -186,6 +186,29 @@ class ControlPlane:
         q = f"?task={task}" if task else ""
         return self.admin("GET", "/state-changes" + q)["stateChanges"]
 
+    # Hand-made ACS traffic, for what the control plane would never send by itself
+    # (invalid or refused tasks, tasks it does not know, replays).
+    def cluster_arn(self, cluster):
+        return self.aws("ecs", "describe-clusters", "--clusters",
+                        cluster)["clusters"][0]["clusterArn"]
+
+    def send_payload(self, cluster, instance, message_id, tasks, seq=0):
+        """A PayloadMessage straight onto the instance's ACS session. seq 0 leaves the
+        sequence that manifests are numbered in alone."""
+        self.admin("POST", "/acs/send", {"message": {"type": "PayloadMessage", "message": {
+            "messageId": message_id, "clusterArn": self.cluster_arn(cluster),
+            "containerInstanceArn": instance, "seqNum": seq, "generatedAt": 1,
+            "tasks": tasks}}})
+
+    def wait_report(self, arn, status="STOPPED", timeout=20):
+        """The body of the first SubmitTaskStateChange for arn with that status."""
+        def check():
+            for ch in self.state_changes(task=arn):
+                if ch["body"].get("status") == status:
+                    return ch["body"]
+            return None
+        return wait_for(check, timeout=timeout, what=f"{status} report of {arn}")
+
     def connected_instance(self, cluster):
         """The ARN of a registered instance whose agent holds an ACS session (placement
         needs that, as on AWS), or None."""
@@ -202,6 +225,22 @@ class ControlPlane:
     def instances(self, cluster):
         return self.aws("ecs", "list-container-instances", "--cluster",
                         cluster)["containerInstanceArns"]
+
+
+def hand_task(cp, cluster, tid, containers, family="hand", desired="RUNNING", **fields):
+    """A task for send_payload: tid is the task id (32 hex), containers the ACS model's."""
+    task = {"arn": f"arn:aws:ecs:{REGION}:123456789012:task/{cluster}/{tid}",
+            "family": family, "version": "1", "desiredStatus": desired,
+            "taskClusterArn": cp.cluster_arn(cluster), "containers": containers}
+    task.update(fields)
+    return task
+
+
+def sleeper_container(name="main", **fields):
+    c = {"name": name, "image": BUSYBOX, "essential": True, "memory": 16,
+         "command": ["sleep", "300"]}
+    c.update(fields)
+    return c
 
 
 class Agent:

@@ -225,19 +225,13 @@ def test_invalid_payloads_are_not_acked(cp, cluster, make_agent):
     instance = registered(cp, cluster, agent)
     arn = cp.run_task(cluster, "good")[0]
     cid = cp.wait_task(cluster, arn, "RUNNING")["containers"][0]["runtimeId"]
-    cluster_arn = cp.describe_task(cluster, arn)["clusterArn"]
 
     cp.admin("POST", "/acs/send", {"frame": "{not json"})
     agent.wait_log(r"ACS: dropped a message")
 
-    bad_task = f"arn:aws:ecs:{harness.REGION}:123456789012:task/{cluster}/" + "f" * 32
-    payload = {"type": "PayloadMessage", "message": {
-        "messageId": "bad-payload-1", "clusterArn": cluster_arn,
-        "containerInstanceArn": instance, "seqNum": 100, "generatedAt": 1,
-        "tasks": [{"arn": bad_task, "family": "bad", "version": "1",
-                   "desiredStatus": "RUNNING", "taskClusterArn": cluster_arn,
-                   "containers": [{"name": "noimage", "essential": True}]}]}}
-    cp.admin("POST", "/acs/send", {"message": payload})
+    bad = harness.hand_task(cp, cluster, "f" * 32, [{"name": "noimage", "essential": True}],
+                            family="bad")
+    cp.send_payload(cluster, instance, "bad-payload-1", [bad], seq=100)
     agent.wait_log(r"task .*f{32} rejected")
     # A heartbeat sent after the payload is acked; the payload never is.
     cp.admin("POST", "/acs/heartbeat", {})

@@ -64,21 +64,13 @@ def test_role_tasks_not_placed_without_the_capability(cp, cluster, make_agent):
 def test_payload_credentials_are_acked_and_injected(cp, cluster, make_agent):
     agent = make_agent({"ECS_IMAGE_PULL_BEHAVIOR": "prefer-cached"})
     instance = registered(cp, cluster, agent)
-    cluster_arn = cp.aws("ecs", "describe-clusters", "--clusters",
-                         cluster)["clusters"][0]["clusterArn"]
-    task_arn = f"arn:aws:ecs:{harness.REGION}:123456789012:task/{cluster}/" + "c" * 32
     creds = {"credentialsId": "cred-0001", "roleArn": "arn:aws:iam::123456789012:role/app",
              "accessKeyId": "ASIAEXAMPLE", "secretAccessKey": "s3cr3t-value",
              "sessionToken": "tok", "expiration": "2030-01-01T06:00:00.000+0000"}
-    payload = {"type": "PayloadMessage", "message": {
-        "messageId": "cred-payload-1", "clusterArn": cluster_arn,
-        "containerInstanceArn": instance, "seqNum": 50, "generatedAt": 1,
-        "tasks": [{"arn": task_arn, "family": "handmade", "version": "1",
-                   "desiredStatus": "RUNNING", "taskClusterArn": cluster_arn,
-                   "roleCredentials": creds,
-                   "containers": [{"name": "main", "image": harness.BUSYBOX, "essential": True,
-                                   "memory": 32, "command": ["sleep", "300"]}]}]}}
-    cp.admin("POST", "/acs/send", {"message": payload})
+    task = harness.hand_task(cp, cluster, "c" * 32, [harness.sleeper_container()],
+                             family="handmade", roleCredentials=creds)
+    task_arn = task["arn"]
+    cp.send_payload(cluster, instance, "cred-payload-1", [task])
 
     def acked(kind, key, value):
         return [m for m in cp.admin("GET", f"/acs/messages?direction=in&type={kind}")["messages"]

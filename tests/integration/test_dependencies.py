@@ -117,25 +117,11 @@ def test_essential_exit_stops_the_task(cp, cluster, make_agent):
 def test_dependency_cycle_is_refused(cp, cluster, make_agent):
     agent = make_agent(SETTINGS)
     instance = registered(cp, cluster, agent)
-    cluster_arn = cp.aws("ecs", "describe-clusters", "--clusters",
-                         cluster)["clusters"][0]["clusterArn"]
-    arn = f"arn:aws:ecs:{harness.REGION}:123456789012:task/{cluster}/" + "9" * 32
-
     def c(name, dep):
-        return {"name": name, "image": harness.BUSYBOX, "essential": True,
-                "command": ["sleep", "300"],
-                "dependsOn": [{"containerName": dep, "condition": "START"}]}
-    cp.admin("POST", "/acs/send", {"message": {"type": "PayloadMessage", "message": {
-        "messageId": "cycle-1", "clusterArn": cluster_arn, "containerInstanceArn": instance,
-        "seqNum": 3, "generatedAt": 1, "tasks": [{
-            "arn": arn, "family": "cyc", "version": "1", "desiredStatus": "RUNNING",
-            "taskClusterArn": cluster_arn, "containers": [c("a", "b"), c("b", "a")]}]}}})
-
-    def stopped():
-        for ch in cp.state_changes(task=arn):
-            if ch["body"].get("status") == "STOPPED":
-                return ch["body"]
-        return None
-    body = wait_for(stopped, timeout=20, what="STOPPED report")
+        return harness.sleeper_container(
+            name, dependsOn=[{"containerName": dep, "condition": "START"}])
+    task = harness.hand_task(cp, cluster, "9" * 32, [c("a", "b"), c("b", "a")], family="cyc")
+    cp.send_payload(cluster, instance, "cycle-1", [task])
+    body = cp.wait_report(task["arn"])
     assert body["reason"].startswith("TaskDependencyError: ")
     assert not harness.containers_of(cluster)

@@ -20,20 +20,6 @@ def mem_total_mib():
     raise RuntimeError("no MemTotal")
 
 
-def send_payload(cp, instance, cluster_arn, message_id, seq, tasks):
-    cp.admin("POST", "/acs/send", {"message": {"type": "PayloadMessage", "message": {
-        "messageId": message_id, "clusterArn": cluster_arn, "containerInstanceArn": instance,
-        "seqNum": seq, "generatedAt": 1, "tasks": tasks}}})
-
-
-def hand_task(cluster, cluster_arn, tid, memory, desired="RUNNING", command=None):
-    return {"arn": f"arn:aws:ecs:{harness.REGION}:123456789012:task/{cluster}/{tid}",
-            "family": "adm", "version": "1", "desiredStatus": desired,
-            "taskClusterArn": cluster_arn, "memory": memory,
-            "containers": [{"name": "main", "image": harness.BUSYBOX, "essential": True,
-                            "command": command or ["sleep", "300"]}]}
-
-
 def container_for(cluster, task_arn):
     for cid in harness.containers_of(cluster):
         info = docker_inspect(cid)
@@ -48,20 +34,22 @@ def test_admission_waits_without_blocking_the_queue(cp, cluster, make_agent):
                         "ECS_RESERVED_MEMORY": str(mem_total_mib() - 100),
                         "ECS_CONTAINER_STOP_TIMEOUT": "6s"})
     instance = registered(cp, cluster, agent)
-    cluster_arn = cp.aws("ecs", "describe-clusters", "--clusters",
-                         cluster)["clusters"][0]["clusterArn"]
     # PID 1 with SIGTERM ignored: the stop takes the whole grace period.
     stubborn = ["sh", "-c", "trap '' TERM; while true; do sleep 0.2; done"]
-    a = hand_task(cluster, cluster_arn, "a" * 32, 80, command=stubborn)
-    send_payload(cp, instance, cluster_arn, "adm-1", 10, [a])
+
+    def task(tid, memory, **c):
+        # Task-level memory only: the containers share it.
+        return harness.hand_task(cp, cluster, tid, [harness.sleeper_container(memory=0, **c)],
+                                 family="adm", memory=memory)
+    a = task("a" * 32, 80, command=stubborn)
+    cp.send_payload(cluster, instance, "adm-1", [a])
     wait_for(lambda: (container_for(cluster, a["arn"]) or {}).get("State", {}).get("Running"),
              what="task A running")
 
     # A stops; B (80 MiB) must wait for A's memory; C (10 MiB) behind it must not wait.
-    b = hand_task(cluster, cluster_arn, "b" * 32, 80)
-    c = hand_task(cluster, cluster_arn, "c" * 32, 10)
-    send_payload(cp, instance, cluster_arn, "adm-2", 11,
-                 [dict(a, desiredStatus="STOPPED"), b, c])
+    b = task("b" * 32, 80)
+    c = task("c" * 32, 10)
+    cp.send_payload(cluster, instance, "adm-2", [dict(a, desiredStatus="STOPPED"), b, c])
     wait_for(lambda: (container_for(cluster, c["arn"]) or {}).get("State", {}).get("Running"),
              timeout=10, what="task C running")
     assert docker_inspect(container_for(cluster, a["arn"])["Id"])["State"]["Running"], \

@@ -92,23 +92,11 @@ def test_container_memory_above_task_memory_fails_the_task(cp, cluster, make_age
     # task with the official reason, before any container exists.
     agent = make_agent({"ECS_IMAGE_PULL_BEHAVIOR": "prefer-cached"})
     instance = registered(cp, cluster, agent)
-    cluster_arn = cp.aws("ecs", "describe-clusters", "--clusters",
-                         cluster)["clusters"][0]["clusterArn"]
-    arn = f"arn:aws:ecs:{harness.REGION}:123456789012:task/{cluster}/" + "e" * 32
-    cp.admin("POST", "/acs/send", {"message": {"type": "PayloadMessage", "message": {
-        "messageId": "toobig-1", "clusterArn": cluster_arn, "containerInstanceArn": instance,
-        "seqNum": 5, "generatedAt": 1, "tasks": [{
-            "arn": arn, "family": "toobig", "version": "1", "desiredStatus": "RUNNING",
-            "taskClusterArn": cluster_arn, "cpu": 0.25, "memory": 64,
-            "containers": [{"name": "main", "image": harness.BUSYBOX, "essential": True,
-                            "memory": 128, "command": ["sleep", "300"]}]}]}}})
-
-    def reported():
-        for ch in cp.state_changes(task=arn):
-            if ch["body"].get("status") == "STOPPED":
-                return ch["body"]
-        return None
-    body = wait_for(reported, timeout=20, what="STOPPED report")
+    task = harness.hand_task(cp, cluster, "e" * 32,
+                             [harness.sleeper_container(memory=128)],
+                             family="toobig", cpu=0.25, memory=64)
+    cp.send_payload(cluster, instance, "toobig-1", [task])
+    body = cp.wait_report(task["arn"])
     assert body["reason"].startswith("ResourceInitializationError: "), body
     assert not harness.containers_of(cluster)
     # The check comes before the task cgroup is made.

@@ -7,18 +7,11 @@ from test_agent_core import registered
 SETTINGS = {"ECS_IMAGE_PULL_BEHAVIOR": "prefer-cached", "ECS_CONTAINER_STOP_TIMEOUT": "1s"}
 
 
-def payload(cp, cluster, instance, message_id, seq, tid, desired="RUNNING"):
-    cluster_arn = cp.aws("ecs", "describe-clusters", "--clusters",
-                         cluster)["clusters"][0]["clusterArn"]
-    arn = f"arn:aws:ecs:{harness.REGION}:123456789012:task/{cluster}/{tid}"
-    cp.admin("POST", "/acs/send", {"message": {"type": "PayloadMessage", "message": {
-        "messageId": message_id, "clusterArn": cluster_arn, "containerInstanceArn": instance,
-        "seqNum": seq, "generatedAt": 1, "tasks": [{
-            "arn": arn, "family": "proto", "version": "1", "desiredStatus": desired,
-            "taskClusterArn": cluster_arn,
-            "containers": [{"name": "main", "image": harness.BUSYBOX, "essential": True,
-                            "memory": 16, "command": ["sleep", "300"]}]}]}}})
-    return arn
+def payload(cp, cluster, instance, message_id, tid, desired="RUNNING"):
+    task = harness.hand_task(cp, cluster, tid, [harness.sleeper_container()], family="proto",
+                             desired=desired)
+    cp.send_payload(cluster, instance, message_id, [task])
+    return task["arn"]
 
 
 def containers_for(cluster, arn):
@@ -33,18 +26,18 @@ def containers_for(cluster, arn):
 def test_replayed_payloads_are_idempotent_and_desired_never_goes_back(cp, cluster, make_agent):
     agent = make_agent(SETTINGS)
     instance = registered(cp, cluster, agent)
-    arn = payload(cp, cluster, instance, "p-1", 20, "a" * 32)
-    payload(cp, cluster, instance, "p-1", 20, "a" * 32)  # the same message again
-    payload(cp, cluster, instance, "p-2", 21, "a" * 32)  # the same task in a new one
+    arn = payload(cp, cluster, instance, "p-1", "a" * 32)
+    payload(cp, cluster, instance, "p-1", "a" * 32)  # the same message again
+    payload(cp, cluster, instance, "p-2", "a" * 32)  # the same task in a new one
     wait_for(lambda: [c for c in containers_for(cluster, arn) if c["State"]["Running"]],
              what="task running")
     assert len(containers_for(cluster, arn)) == 1
 
-    payload(cp, cluster, instance, "p-3", 22, "a" * 32, desired="STOPPED")
+    payload(cp, cluster, instance, "p-3", "a" * 32, desired="STOPPED")
     wait_for(lambda: not containers_for(cluster, arn)[0]["State"]["Running"], timeout=20,
              what="task stopped")
     # RUNNING again for a stopped task changes nothing: it stays stopped, not restarted.
-    payload(cp, cluster, instance, "p-4", 23, "a" * 32, desired="RUNNING")
+    payload(cp, cluster, instance, "p-4", "a" * 32, desired="RUNNING")
     acks = lambda: [m["message"]["message"]["messageId"] for m in cp.admin(  # noqa: E731
         "GET", "/acs/messages?direction=in&type=AckRequest")["messages"]]
     wait_for(lambda: "p-4" in acks(), what="ack of p-4")
@@ -56,8 +49,7 @@ def test_manifest_and_stop_verification(cp, cluster, make_agent):
     agent = make_agent(SETTINGS)
     instance = registered(cp, cluster, agent)
     # A task the control plane does not know: the manifest will not list it.
-    # seqNum 0: a hand-made message must not raise the sequence ACS numbers manifests in.
-    stray = payload(cp, cluster, instance, "m-1", 0, "b" * 32)
+    stray = payload(cp, cluster, instance, "m-1", "b" * 32)
     wait_for(lambda: [c for c in containers_for(cluster, stray) if c["State"]["Running"]],
              what="stray task running")
     # And one it does know, which must survive.
@@ -80,21 +72,13 @@ def test_manifest_and_stop_verification(cp, cluster, make_agent):
 def test_restart_policy(cp, cluster, make_agent):
     agent = make_agent(SETTINGS)
     instance = registered(cp, cluster, agent)
-    cluster_arn = cp.aws("ecs", "describe-clusters", "--clusters",
-                         cluster)["clusters"][0]["clusterArn"]
-
     def send(tid, ignored):
-        arn = f"arn:aws:ecs:{harness.REGION}:123456789012:task/{cluster}/{tid}"
-        cp.admin("POST", "/acs/send", {"message": {"type": "PayloadMessage", "message": {
-            "messageId": "rp-" + tid, "clusterArn": cluster_arn,
-            "containerInstanceArn": instance, "seqNum": 0, "generatedAt": 1, "tasks": [{
-                "arn": arn, "family": "rp", "version": "1", "desiredStatus": "RUNNING",
-                "taskClusterArn": cluster_arn,
-                "containers": [{"name": "main", "image": harness.BUSYBOX, "essential": True,
-                                "memory": 16, "command": ["sh", "-c", "sleep 1; exit 3"],
-                                "restartPolicy": {"enabled": True, "ignoredExitCodes": ignored,
-                                                  "restartAttemptPeriod": 0}}]}]}}})
-        return arn
+        task = harness.hand_task(cp, cluster, tid, [harness.sleeper_container(
+            command=["sh", "-c", "sleep 1; exit 3"],
+            restartPolicy={"enabled": True, "ignoredExitCodes": ignored,
+                           "restartAttemptPeriod": 0})], family="rp")
+        cp.send_payload(cluster, instance, "rp-" + tid, [task])
+        return task["arn"]
 
     restarted = send("7" * 32, [])
     # The same container is started again and again (Docker's StartedAt moves on) instead
@@ -114,10 +98,7 @@ def test_restart_policy(cp, cluster, make_agent):
 
     ignored = send("8" * 32, [3])
 
-    def stopped():
-        return [ch for ch in cp.state_changes(task=ignored)
-                if ch["body"].get("status") == "STOPPED"]
-    ch = wait_for(stopped, timeout=30, what="stop with an ignored exit code")[0]
-    assert ch["body"]["containers"][0]["exitCode"] == 3
+    body = cp.wait_report(ignored, timeout=30)
+    assert body["containers"][0]["exitCode"] == 3
     info = containers_for(cluster, ignored)[0]
     assert info["State"]["ExitCode"] == 3 and not info["State"]["Running"]

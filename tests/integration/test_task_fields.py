@@ -98,28 +98,10 @@ def test_docker_options_reach_docker(cp, cluster, make_agent):
 
 
 def hand_payload(cp, cluster, instance, tid, host_config):
-    cluster_arn = cp.aws("ecs", "describe-clusters", "--clusters",
-                         cluster)["clusters"][0]["clusterArn"]
-    arn = f"arn:aws:ecs:{harness.REGION}:123456789012:task/{cluster}/{tid}"
-    cp.admin("POST", "/acs/send", {"message": {"type": "PayloadMessage", "message": {
-        "messageId": "hand-" + tid, "clusterArn": cluster_arn, "containerInstanceArn": instance,
-        "seqNum": 7, "generatedAt": 1, "tasks": [{
-            "arn": arn, "family": "hand", "version": "1", "desiredStatus": "RUNNING",
-            "taskClusterArn": cluster_arn,
-            "containers": [{"name": "main", "image": harness.BUSYBOX, "essential": True,
-                            "memory": 16, "command": ["sleep", "300"],
-                            "dockerConfig": {"config": "{}", "hostConfig": host_config,
-                                             "version": "1.17"}}]}]}}})
-    return arn
-
-
-def stopped_report(cp, arn):
-    def check():
-        for ch in cp.state_changes(task=arn):
-            if ch["body"].get("status") == "STOPPED":
-                return ch["body"]
-        return None
-    return wait_for(check, timeout=20, what="STOPPED report")
+    task = harness.hand_task(cp, cluster, tid, [harness.sleeper_container(dockerConfig={
+        "config": "{}", "hostConfig": host_config, "version": "1.17"})])
+    cp.send_payload(cluster, instance, "hand-" + tid, [task])
+    return task["arn"]
 
 
 def test_privileged_refused_when_disabled(cp, cluster, make_agent):
@@ -130,7 +112,7 @@ def test_privileged_refused_when_disabled(cp, cluster, make_agent):
     assert "com.amazonaws.ecs.capability.privileged-container" not in {
         a["name"] for a in ci["attributes"]}
     arn = hand_payload(cp, cluster, instance, "1" * 32, '{"Privileged":true}')
-    body = stopped_report(cp, arn)
+    body = cp.wait_report(arn)
     assert body["containers"][0]["reason"].startswith("CannotCreateContainerError: privileged")
     assert not harness.containers_of(cluster)
 
@@ -140,6 +122,6 @@ def test_unavailable_log_driver_refused(cp, cluster, make_agent):
     instance = registered(cp, cluster, agent)
     arn = hand_payload(cp, cluster, instance, "2" * 32,
                        '{"LogConfig":{"Type":"syslog","Config":{}}}')
-    body = stopped_report(cp, arn)
+    body = cp.wait_report(arn)
     assert "ECS_AVAILABLE_LOGGING_DRIVERS" in body["containers"][0]["reason"]
     assert not harness.containers_of(cluster)
