@@ -73,10 +73,43 @@ def containers_of(cluster, all_states=True):
     return [line for line in out.splitlines() if line]
 
 
+def remove_cgroup_tree(path):
+    """rmdir a cgroup and its children, deepest first (cgroupfs has no recursive remove)."""
+    if not os.path.isdir(path):
+        return
+    for root, dirs, _ in os.walk(path, topdown=False):
+        for d in dirs:
+            try:
+                os.rmdir(os.path.join(root, d))
+            except OSError:
+                pass
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
+def remove_task_cgroups(task_ids):
+    """The agent's task cgroups (/ecs/<task-id> in every hierarchy, v1 or v2) of tasks a
+    test ran; a killed agent, or one whose cleanup wait did not pass, leaves them."""
+    roots = [os.path.join("/sys/fs/cgroup", d) for d in os.listdir("/sys/fs/cgroup")]
+    roots.append("/sys/fs/cgroup")
+    for tid in task_ids:
+        for root in roots:
+            remove_cgroup_tree(os.path.join(root, "ecs", tid))
+
+
 def remove_containers_of(cluster):
     ids = containers_of(cluster)
+    tasks = set()
+    for cid in ids:
+        info = docker_inspect(cid)
+        arn = info and info["Config"]["Labels"].get("com.amazonaws.ecs.task-arn")
+        if arn:
+            tasks.add(arn.rsplit("/", 1)[1])
     if ids:
         docker("rm", "-f", "-v", *ids, check=False)
+    remove_task_cgroups(tasks)
 
 
 class ControlPlane:
