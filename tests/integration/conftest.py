@@ -37,9 +37,13 @@ def cp(tmpdir_path):
 @pytest.fixture
 def cluster(cp):
     name = harness.unique()
+    cgroups_before = harness.task_cgroup_ids()
     cp.create_cluster(name)
     yield name
     harness.remove_containers_of(name)
+    # Tasks that failed before any container existed, or whose containers were removed,
+    # still had a task cgroup: what appeared during the test goes with it.
+    harness.remove_task_cgroups(harness.task_cgroup_ids() - cgroups_before)
 
 
 @pytest.fixture

@@ -99,6 +99,17 @@ def remove_task_cgroups(task_ids):
             remove_cgroup_tree(os.path.join(root, "ecs", tid))
 
 
+def task_cgroup_ids():
+    """Task ids that have an agent task cgroup (/ecs/<id>) in any hierarchy."""
+    found = set()
+    roots = [os.path.join("/sys/fs/cgroup", d) for d in os.listdir("/sys/fs/cgroup")]
+    for root in roots + ["/sys/fs/cgroup"]:
+        base = os.path.join(root, "ecs")
+        if os.path.isdir(base):
+            found.update(d for d in os.listdir(base) if os.path.isdir(os.path.join(base, d)))
+    return found
+
+
 def remove_containers_of(cluster):
     ids = containers_of(cluster)
     tasks = set()
