@@ -44,7 +44,6 @@ def test_task_cgroup_limits_and_cleanup(cp, cluster, make_agent):
         base = os.path.join(CGROOT, "ecs", tid)
         assert read(os.path.join(base, "cpu.max")) == "50000 100000"
         assert read(os.path.join(base, "memory.max")) == str(64 << 20)
-        stat = read(os.path.join(base, "cpu.stat"))
     else:
         cpu = os.path.join(CGROOT, "cpu", "ecs", tid)
         assert read(os.path.join(cpu, "cpu.cfs_quota_us")) == "50000"
@@ -53,7 +52,6 @@ def test_task_cgroup_limits_and_cleanup(cp, cluster, make_agent):
         assert read(os.path.join(mem, "memory.limit_in_bytes")) == str(64 << 20)
         # The container's own cgroup sits inside the task's.
         assert glob.glob(os.path.join(cpu, cid + "*")) or glob.glob(os.path.join(cpu, "*" + cid))
-        stat = read(os.path.join(cpu, "cpu.stat"))
 
     # The busy loop is throttled at half a CPU: the kernel's own counters say so.
     def throttled():
@@ -62,7 +60,6 @@ def test_task_cgroup_limits_and_cleanup(cp, cluster, make_agent):
         fields = dict(line.split() for line in read(path).splitlines())
         return int(fields.get("nr_throttled", 0)) > 0
     wait_for(throttled, timeout=10, what="CPU throttling in the task cgroup")
-    assert stat is not None
 
     cp.stop_task(cluster, arn)
     cp.wait_task(cluster, arn, "STOPPED", timeout=30)
