@@ -12,70 +12,22 @@
 #include "ecs/loop.h"
 #include "ecs/reporter.h"
 #include "ecs/sigv4.h"
-#include "ecs/ws.h"
+#include "ecs/wsession.h"
 
-/* §2.14 */
-#define IDLE_TIMEOUT_USEC    (1 * USEC_PER_MINUTE)
-#define LIFETIME_USEC        (30 * USEC_PER_MINUTE)
-#define LIFETIME_JITTER_USEC (5 * USEC_PER_MINUTE)
-#define BACKOFF_RESET_USEC   (1 * USEC_PER_MINUTE)
-#define INACTIVE_DELAY_USEC  (1 * USEC_PER_HOUR)
-#define DPE_CACHE_USEC       (12 * USEC_PER_HOUR)
-#define CONNECT_TIMEOUT_USEC (30 * USEC_PER_SEC)
-/* A "clean" close that comes this fast after connecting is treated as an error, so a peer
- * that keeps closing at once cannot make us spin. */
-#define QUICK_CLOSE_USEC (1 * USEC_PER_SEC)
+#define INACTIVE_DELAY_USEC (1 * USEC_PER_HOUR)
 
 struct acs_session {
         struct acs_session_params p;
-        char *cluster, *instance_arn, *region, *docker_version;
-        struct ws_client *ws;
-        struct awsjson_call *dpe_call;
-        struct aws_credential_request *cred_req;
-        char *endpoint;
-        uint64_t endpoint_fetched;
+        char *cluster, *instance_arn, *docker_version;
+        struct wsession *ws;
         bool send_credentials; /* true until the first connection succeeded */
-        bool connected;
-        uint64_t connected_at;
-        struct backoff backoff;
-        sd_event_source *reconnect_timer, *idle_timer, *lifetime_timer, *reset_timer;
-        int64_t seq_num;   /* highest payload seqNum / manifest timeline seen */
-        char *manifest_id; /* the manifest whose stop verification we await */
+        int64_t seq_num;       /* highest payload seqNum / manifest timeline seen */
+        char *manifest_id;     /* the manifest whose stop verification we await */
 };
-
-static void session_connect(struct acs_session *s);
 
 static int64_t max_i64(int64_t a, int64_t b)
 {
         return a > b ? a : b;
-}
-
-static void clear_timers(struct acs_session *s)
-{
-        s->idle_timer = sd_event_source_disable_unref(s->idle_timer);
-        s->lifetime_timer = sd_event_source_disable_unref(s->lifetime_timer);
-        s->reset_timer = sd_event_source_disable_unref(s->reset_timer);
-}
-
-static int on_reconnect_timer(sd_event_source *src, uint64_t usec, void *ud)
-{
-        struct acs_session *s = ud;
-        s->reconnect_timer = sd_event_source_disable_unref(s->reconnect_timer);
-        session_connect(s);
-        return 0;
-}
-
-static void schedule_reconnect(struct acs_session *s, uint64_t delay)
-{
-        s->reconnect_timer = sd_event_source_disable_unref(s->reconnect_timer);
-        log_info("ACS: reconnecting in %llu ms", (unsigned long long)(delay / USEC_PER_MSEC));
-        if (ecs_loop_add_timer(s->p.loop, delay, on_reconnect_timer, s, &s->reconnect_timer) < 0)
-                log_error("ACS: cannot schedule a reconnect");
-}
-
-static void reconnect_after_error(struct acs_session *s)
-{
-        schedule_reconnect(s, backoff_next(&s->backoff));
 }
 
 static void send_text(struct acs_session *s, char *text)
@@ -84,47 +36,10 @@ static void send_text(struct acs_session *s, char *text)
                 log_oom();
                 return;
         }
-        int r = s->ws ? ws_client_send_text(s->ws, text, strlen(text)) : -ENOTCONN;
+        int r = wsession_send(s->ws, text, strlen(text));
         if (r < 0)
                 log_warning_errno(r, "ACS: failed to send a reply: %m");
         free(text);
-}
-
-/* ---- timers ---- */
-
-static int on_idle(sd_event_source *src, uint64_t usec, void *ud)
-{
-        struct acs_session *s = ud;
-        log_warning("ACS: no message within the idle timeout; reconnecting");
-        s->idle_timer = sd_event_source_disable_unref(s->idle_timer);
-        if (s->ws)
-                ws_client_close(s->ws, 1000, "idle timeout");
-        return 0;
-}
-
-static void reset_idle_timer(struct acs_session *s)
-{
-        uint64_t d = IDLE_TIMEOUT_USEC + random_u64_below(IDLE_TIMEOUT_USEC);
-        s->idle_timer = sd_event_source_disable_unref(s->idle_timer);
-        (void)ecs_loop_add_timer(s->p.loop, d, on_idle, s, &s->idle_timer);
-}
-
-static int on_lifetime(sd_event_source *src, uint64_t usec, void *ud)
-{
-        struct acs_session *s = ud;
-        s->lifetime_timer = sd_event_source_disable_unref(s->lifetime_timer);
-        log_info("ACS: connection reached its lifetime; reconnecting");
-        if (s->ws)
-                ws_client_close(s->ws, 1000, "ConnectionExpired: Reconnect to continue");
-        return 0;
-}
-
-static int on_backoff_reset(sd_event_source *src, uint64_t usec, void *ud)
-{
-        struct acs_session *s = ud;
-        s->reset_timer = sd_event_source_disable_unref(s->reset_timer);
-        backoff_reset(&s->backoff);
-        return 0;
 }
 
 /* ---- message handlers ---- */
@@ -309,9 +224,10 @@ static void handle_update(struct acs_session *s, struct acs_update_message *m)
         send_text(s, nack);
 }
 
-static void on_ws_message(struct ws_client *ws, const char *data, size_t len, bool binary, void *ud)
+static bool on_message(struct wsession *ws, const char *data, size_t len, void *ud)
 {
         struct acs_session *s = ud;
+        bool activity;
         struct acs_message m;
         struct acs_error err = {0};
         int r;
@@ -319,12 +235,9 @@ static void on_ws_message(struct ws_client *ws, const char *data, size_t len, bo
         r = acs_decode(data, len, &m, &err);
         if (r < 0) {
                 log_warning("ACS: dropped a message: %s", err.reason);
-                if (err.type != ACS_MSG_UNKNOWN)
-                        reset_idle_timer(s);
-                return;
+                return err.type != ACS_MSG_UNKNOWN;
         }
-        if (acs_message_type_is_activity(m.type))
-                reset_idle_timer(s);
+        activity = acs_message_type_is_activity(m.type);
 
         switch (m.type) {
         case ACS_MSG_PAYLOAD:
@@ -378,210 +291,78 @@ static void on_ws_message(struct ws_client *ws, const char *data, size_t len, bo
                 break;
         }
         acs_message_done(&m);
+        return activity;
 }
 
 /* ---- connection ---- */
 
-static void on_ws_open(struct ws_client *ws, void *ud)
+static int build_url(struct wsession *ws, const char *endpoint, char **ret, void *ud)
 {
         struct acs_session *s = ud;
+        return acs_build_url(endpoint, s->cluster, s->instance_arn, ECS_AGENT_VERSION,
+                             ECS_AGENT_GIT_HASH, s->docker_version, s->send_credentials, 1, ret);
+}
 
-        log_info("ACS: connected to %s", s->endpoint);
-        s->connected = true;
-        s->connected_at = now_usec();
+static void on_open(struct wsession *ws, void *ud)
+{
+        struct acs_session *s = ud;
         s->send_credentials = false;
-        reset_idle_timer(s);
-        (void)ecs_loop_add_timer(s->p.loop, LIFETIME_USEC + random_u64_below(LIFETIME_JITTER_USEC),
-                                 on_lifetime, s, &s->lifetime_timer);
-        (void)ecs_loop_add_timer(s->p.loop,
-                                 BACKOFF_RESET_USEC + random_u64_below(BACKOFF_RESET_USEC),
-                                 on_backoff_reset, s, &s->reset_timer);
         if (s->p.on_connected)
                 s->p.on_connected(s, s->p.userdata);
 }
 
-static void on_ws_connect_error(struct ws_client *ws, int error, long status, const char *body,
-                                void *ud)
+static bool on_refused(struct wsession *ws, long status, const char *body, void *ud)
 {
         struct acs_session *s = ud;
 
-        s->ws = ws_client_free(s->ws);
-        if (body && strstr(body, "InactiveInstanceException")) {
-                log_error("ACS: the control plane says this container instance is inactive "
-                          "(deregistered): %s",
-                          body);
-                if (s->p.on_inactive)
-                        s->p.on_inactive(s, s->p.userdata);
-                else
-                        schedule_reconnect(s, INACTIVE_DELAY_USEC);
-                return;
-        }
-        if (status > 0)
-                log_warning("ACS: upgrade refused with HTTP %ld: %s", status, strempty(body));
+        if (!body || !strstr(body, "InactiveInstanceException"))
+                return false;
+        log_error("ACS: the control plane says this container instance is inactive "
+                  "(deregistered): %s",
+                  body);
+        if (s->p.on_inactive)
+                s->p.on_inactive(s, s->p.userdata);
         else
-                log_warning_errno(error, "ACS: connection failed: %m");
-        /* The endpoint may have moved: discover it again next time. */
-        s->endpoint_fetched = 0;
-        reconnect_after_error(s);
+                wsession_reconnect_in(s->ws, INACTIVE_DELAY_USEC);
+        return true;
 }
 
-static void on_ws_close(struct ws_client *ws, enum ws_close_reason reason, uint16_t code, void *ud)
-{
-        struct acs_session *s = ud;
-        bool quick = now_usec() - s->connected_at < QUICK_CLOSE_USEC;
-
-        s->connected = false;
-        clear_timers(s);
-        s->ws = ws_client_free(s->ws);
-        log_info("ACS: connection closed (%s, code %u)",
-                 reason == WS_CLOSED_BY_PEER    ? "by peer"
-                 : reason == WS_CLOSED_BY_US    ? "by us"
-                 : reason == WS_CONNECTION_LOST ? "lost"
-                                                : "protocol error",
-                 code);
-        /* Clean closes reconnect at once with the backoff reset (§2.14). */
-        bool clean = reason != WS_PROTOCOL_ERROR &&
-                     (code == 1000 || code == 1001 || code == 1006 || code == 1011);
-        if (clean && !quick) {
-                backoff_reset(&s->backoff);
-                schedule_reconnect(s, 0);
-        } else
-                reconnect_after_error(s);
-}
-
-static void on_credentials(int error, const struct aws_credentials *c, void *ud)
-{
-        struct acs_session *s = ud;
-        _cleanup_free_ char *url = NULL;
-        char **headers = NULL;
-        int r;
-
-        s->cred_req = NULL;
-        if (error < 0) {
-                log_error_errno(error, "ACS: no credentials to sign the connection: %m");
-                reconnect_after_error(s);
-                return;
-        }
-        r = acs_build_url(s->endpoint, s->cluster, s->instance_arn, ECS_AGENT_VERSION,
-                          ECS_AGENT_GIT_HASH, s->docker_version, s->send_credentials, 1, &url);
-        if (r < 0) {
-                log_error_errno(r, "ACS: cannot build the URL: %m");
-                reconnect_after_error(s);
-                return;
-        }
-        struct sigv4_params sp = {
-            .method = "GET",
-            .url = url,
-            .region = s->region,
-            .service = "ecs",
-            .time_usec = realtime_usec(),
-            .normalize_path = true,
-        };
-        r = sigv4_sign(&sp, c, &headers);
-        if (r < 0) {
-                log_error_errno(r, "ACS: cannot sign the connection: %m");
-                reconnect_after_error(s);
-                return;
-        }
-        struct ws_options wo = {
-            .url = url,
-            .extra_headers = headers,
-            .connect_timeout_usec = CONNECT_TIMEOUT_USEC,
-            .max_message = ACS_MAX_MESSAGE_SIZE,
-        };
-        static const struct ws_callbacks cbs = {
-            .on_open = on_ws_open,
-            .on_connect_error = on_ws_connect_error,
-            .on_message = on_ws_message,
-            .on_close = on_ws_close,
-        };
-        log_debug("ACS: connecting to %s", url);
-        r = ws_client_new(s->p.loop, &wo, &cbs, s, &s->ws);
-        strv_free(headers);
-        if (r < 0) {
-                log_error_errno(r, "ACS: cannot start the connection: %m");
-                reconnect_after_error(s);
-        }
-}
-
-static void connect_with_endpoint(struct acs_session *s)
-{
-        int r = aws_credential_provider_get(s->p.creds, on_credentials, s, &s->cred_req);
-        if (r < 0) {
-                log_oom();
-                reconnect_after_error(s);
-        }
-}
-
-static void on_dpe(const struct awsjson_result *res, void *ud)
-{
-        struct acs_session *s = ud;
-        struct ecs_poll_endpoints eps = {0};
-        struct ecs_request_error err = {0};
-
-        s->dpe_call = NULL;
-        if (res->error_class != AWSJSON_OK) {
-                log_warning("ACS: DiscoverPollEndpoint failed: %s: %s", strna(res->code),
-                            strna(res->message));
-                if (s->endpoint) {
-                        /* An expired endpoint beats none (§1.7). */
-                        connect_with_endpoint(s);
-                        return;
-                }
-                reconnect_after_error(s);
-                return;
-        }
-        if (ecs_discover_poll_endpoint_response_parse(res->response, &eps, &err) < 0 ||
-            !eps.endpoint) {
-                log_error("ACS: DiscoverPollEndpoint returned no usable endpoint%s%s",
-                          err.reason[0] ? ": " : "", err.reason);
-                ecs_poll_endpoints_done(&eps);
-                reconnect_after_error(s);
-                return;
-        }
-        free(s->endpoint);
-        s->endpoint = TAKE_PTR(eps.endpoint);
-        s->endpoint_fetched = now_usec();
-        ecs_poll_endpoints_done(&eps);
-        connect_with_endpoint(s);
-}
-
-static void session_connect(struct acs_session *s)
-{
-        _cleanup_json_ json_object *body = NULL;
-        int r;
-
-        if (s->endpoint && s->endpoint_fetched &&
-            now_usec() - s->endpoint_fetched < DPE_CACHE_USEC) {
-                connect_with_endpoint(s);
-                return;
-        }
-        r = ecs_discover_poll_endpoint_request_build(s->cluster, s->instance_arn, &body);
-        if (r >= 0)
-                r = awsjson_call(s->p.ecs,
-                                 "AmazonEC2ContainerServiceV20141113.DiscoverPollEndpoint", body,
-                                 NULL, on_dpe, s, &s->dpe_call);
-        if (r < 0) {
-                log_error_errno(r, "ACS: DiscoverPollEndpoint could not start: %m");
-                reconnect_after_error(s);
-        }
-}
+static const struct wsession_ops acs_ops = {
+    .name = "ACS",
+    .backoff = BACKOFF_INIT(250 * USEC_PER_MSEC, 2 * USEC_PER_MINUTE, 1.5, 0.2),
+    .max_message = ACS_MAX_MESSAGE_SIZE,
+    .build_url = build_url,
+    .on_open = on_open,
+    .on_message = on_message,
+    .on_refused = on_refused,
+};
 
 int acs_session_new(const struct acs_session_params *p, struct acs_session **ret)
 {
         struct acs_session *s = calloc(1, sizeof(*s));
+        int r;
+
         if (!s)
                 return -ENOMEM;
         s->p = *p;
+        s->send_credentials = true;
         s->cluster = strdup(p->cluster);
         s->instance_arn = strdup(p->container_instance_arn);
-        s->region = strdup(p->region);
         s->docker_version = p->docker_version ? strdup(p->docker_version) : NULL;
-        s->send_credentials = true;
-        s->backoff = BACKOFF_INIT(250 * USEC_PER_MSEC, 2 * USEC_PER_MINUTE, 1.5, 0.2);
-        if (!s->cluster || !s->instance_arn || !s->region) {
+        struct wsession_params wp = {
+            .loop = p->loop,
+            .creds = p->creds,
+            .ecs = p->ecs,
+            .region = p->region,
+            .cluster = p->cluster,
+            .container_instance_arn = p->container_instance_arn,
+            .ops = &acs_ops,
+            .userdata = s,
+        };
+        r = wsession_new(&wp, &s->ws);
+        if (r < 0 || !s->cluster || !s->instance_arn || (p->docker_version && !s->docker_version)) {
                 acs_session_free(s);
-                return -ENOMEM;
+                return r < 0 ? r : -ENOMEM;
         }
         *ret = s;
         return 0;
@@ -591,16 +372,10 @@ struct acs_session *acs_session_free(struct acs_session *s)
 {
         if (!s)
                 return NULL;
-        clear_timers(s);
-        sd_event_source_disable_unref(s->reconnect_timer);
-        awsjson_call_cancel(s->dpe_call);
-        aws_credential_request_cancel(s->cred_req);
-        ws_client_free(s->ws);
-        free(s->endpoint);
+        wsession_free(s->ws);
         free(s->manifest_id);
         free(s->cluster);
         free(s->instance_arn);
-        free(s->region);
         free(s->docker_version);
         free(s);
         return NULL;
@@ -608,11 +383,10 @@ struct acs_session *acs_session_free(struct acs_session *s)
 
 int acs_session_start(struct acs_session *s)
 {
-        session_connect(s);
-        return 0;
+        return wsession_start(s->ws);
 }
 
 bool acs_session_connected(const struct acs_session *s)
 {
-        return s->connected;
+        return wsession_connected(s->ws);
 }

@@ -21,6 +21,7 @@
 #include "ecs/log.h"
 #include "ecs/loop.h"
 #include "ecs/reporter.h"
+#include "ecs/tcs.h"
 #include "ecs/state.h"
 #include "ecs/uuid.h"
 
@@ -73,6 +74,7 @@ struct ecs_instance {
         struct engine *engine;
         struct reporter *reporter;
         struct acs_session *acs;
+        struct tcs_session *tcs;
         struct httpd *httpd;
         bool endpoint_link; /* we put 169.254.170.2 on a link */
         bool imds_rule;     /* we added the IMDS blackhole rule for docker0 */
@@ -318,6 +320,7 @@ static int build_attributes(struct ecs_instance *inst, bool reregister)
             .docker_api_max = inst->docker_api_max,
             .privileged = !cfg->privileged_disabled,
             .task_cpu_mem_limit = inst->cgroups != NULL,
+            .container_health_check = !cfg->docker_health_check_disabled,
             .logging_drivers = cfg->available_logging_drivers,
             .selinux = cfg->selinux_capable,
             .apparmor = cfg->apparmor_capable,
@@ -490,6 +493,7 @@ static void on_task_changed(struct engine *e, struct ecs_task *t, void *ud)
         if (t->known_status == TASK_STATUS_STOPPED && t->role_credentials_id)
                 credstore_remove(inst->credstore, t->role_credentials_id);
         reporter_task_changed(inst->reporter, t);
+        tcs_session_task_changed(inst->tcs, t);
 }
 
 static void on_task_removed(struct engine *e, struct ecs_task *t, void *ud)
@@ -540,6 +544,26 @@ static void on_restored(struct engine *e, size_t n_tasks, void *ud)
         if (r < 0) {
                 log_error_errno(r, "Failed to start the ACS session: %m");
                 fail(inst, ECS_EXIT_ERROR);
+                return;
+        }
+        struct tcs_session_params tp = {
+            .loop = inst->p.loop,
+            .creds = inst->creds,
+            .ecs = inst->ecs,
+            .engine = inst->engine,
+            .docker = inst->docker,
+            .region = inst->region,
+            .cluster = inst->cfg->cluster,
+            .container_instance_arn = inst->instance_arn,
+            .docker_version = inst->docker_version,
+        };
+        /* Telemetry is worth a warning, not the agent. */
+        r = tcs_session_new(&tp, &inst->tcs);
+        if (r >= 0)
+                r = tcs_session_start(inst->tcs);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to start the TCS session: %m");
+                inst->tcs = tcs_session_free(inst->tcs);
         }
 }
 
@@ -756,6 +780,7 @@ struct ecs_instance *ecs_instance_free(struct ecs_instance *inst)
         if (!inst)
                 return NULL;
         acs_session_free(inst->acs);
+        tcs_session_free(inst->tcs);
         httpd_free(inst->httpd);
         reporter_free(inst->reporter);
         engine_free(inst->engine);

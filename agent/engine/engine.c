@@ -364,6 +364,29 @@ static void start_restart(struct engine *e, struct engine_task *et, size_t idx, 
         }
 }
 
+/* Docker's health status as the task model keeps it (§4.1 strings: unknown, healthy,
+ * unhealthy; "starting" is still unknown). Only containers with healthCheckType docker. */
+static bool container_set_health(struct engine *e, struct engine_task *et, struct ecs_container *c,
+                                 enum docker_health_status h)
+{
+        int v = h == DOCKER_HEALTH_HEALTHY ? 1 : h == DOCKER_HEALTH_UNHEALTHY ? 2 : 0;
+        bool changed = v != c->health_status;
+
+        if (!c->health_check_docker || e->config->docker_health_check_disabled)
+                return false;
+        if (c->health_since && !changed)
+                return false;
+        if (changed)
+                log_info("Container %s of task %s is %s", c->name, et->task->arn,
+                         v == 1   ? "healthy"
+                         : v == 2 ? "unhealthy"
+                                  : "of unknown health");
+        c->health_status = v;
+        c->health_since = realtime_usec();
+        mark_dirty(e, et);
+        return changed;
+}
+
 static void apply_inspect(struct engine *e, struct engine_task *et, struct ecs_container *c,
                           const struct docker_container *d)
 {
@@ -392,6 +415,8 @@ static void apply_inspect(struct engine *e, struct engine_task *et, struct ecs_c
                         }
                         mark_dirty(e, et);
                 }
+                if (d->health != DOCKER_HEALTH_NONE)
+                        (void)container_set_health(e, et, c, d->health);
                 container_set_known(e, et, c, CONTAINER_STATUS_RUNNING);
                 return;
         }
@@ -1240,10 +1265,9 @@ static void on_docker_event(struct docker_events *ev, const struct docker_event 
                 start_inspect(e, et, idx);
                 break;
         case DOCKER_EVENT_HEALTH_STATUS:
-                c->health_status = de->health == DOCKER_HEALTH_HEALTHY     ? 1
-                                   : de->health == DOCKER_HEALTH_UNHEALTHY ? 2
-                                                                           : 0;
-                mark_dirty(e, et);
+                /* A HEALTHY dependency may be met now. */
+                if (container_set_health(e, et, c, de->health))
+                        engine_step(e, et);
                 break;
         default:
                 break;

@@ -16,7 +16,7 @@
  * of every field is the second net. */
 #if defined(__LP64__)
 _Static_assert(sizeof(struct ecs_task) == 200, "struct ecs_task changed: update task_json.c");
-_Static_assert(sizeof(struct ecs_container) == 416,
+_Static_assert(sizeof(struct ecs_container) == 432,
                "struct ecs_container changed: update task_json.c");
 _Static_assert(sizeof(struct port_mapping) == 12,
                "struct port_mapping changed: update task_json.c");
@@ -287,6 +287,7 @@ static int write_container(json_object *o, const struct ecs_container *c)
             (r = add_str(o, "reason", c->reason)) < 0 || (r = write_bindings(o, c)) < 0 ||
             (r = add_str(o, "endpointId", c->endpoint_id)) < 0 ||
             (r = json_add_string(o, "healthStatus", health_names[c->health_status])) < 0 ||
+            (r = add_time(o, "healthSince", c->health_since)) < 0 ||
             (r = add_time(o, "createdAt", c->created_at)) < 0 ||
             (r = add_time(o, "startedAt", c->started_at)) < 0 ||
             (r = add_time(o, "finishedAt", c->finished_at)) < 0 ||
@@ -856,6 +857,7 @@ static int read_container(struct dec *d, size_t idx, json_object *o, struct ecs_
             (r = read_bindings(d, w, o, c)) < 0 ||
             (r = get_str(d, w, o, "endpointId", false, &c->endpoint_id)) < 0 ||
             (r = get_enum(d, w, o, "healthStatus", parse_health, &health)) < 0 ||
+            (r = get_time(d, w, o, "healthSince", &c->health_since)) < 0 ||
             (r = get_time(d, w, o, "createdAt", &c->created_at)) < 0 ||
             (r = get_time(d, w, o, "startedAt", &c->started_at)) < 0 ||
             (r = get_time(d, w, o, "finishedAt", &c->finished_at)) < 0 ||
@@ -866,6 +868,7 @@ static int read_container(struct dec *d, size_t idx, json_object *o, struct ecs_
         c->sent_status = sent;
         c->health_status = health;
         c->transition_in_flight = false; /* nothing survives the process (task_json.h) */
+        c->health_published = 0;         /* a new process publishes everything again */
         return 0;
 }
 

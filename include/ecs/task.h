@@ -193,6 +193,8 @@ struct ecs_container {
         size_t n_bindings;
         char *endpoint_id;                            /* metadata endpoint UUID */
         int health_status;                            /* 0 unknown, 1 healthy, 2 unhealthy */
+        uint64_t health_since;                        /* realtime usec of the last change */
+        int health_published;                         /* health_status + 1 sent to TCS; 0 none */
         uint64_t created_at, started_at, finished_at; /* realtime usec */
         uint32_t restart_count;
 };

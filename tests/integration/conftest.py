@@ -46,8 +46,16 @@ def cluster(cp):
     harness.remove_task_cgroups(harness.task_cgroup_ids() - cgroups_before)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.when == "call":
+        item.call_failed = rep.failed
+
+
 @pytest.fixture
-def make_agent(tmpdir_path, cluster, cp):
+def make_agent(request, tmpdir_path, cluster, cp):
     agents = []
 
     def make(settings=None, env=None, cp_url=None, start=True):
@@ -60,6 +68,10 @@ def make_agent(tmpdir_path, cluster, cp):
     yield make
     for a in agents:
         a.kill()
+    if getattr(request.node, "call_failed", False):
+        # The agents' last words go into the failure report.
+        for i, a in enumerate(agents):
+            print(f"--- agent{i} log (tail) ---\n{a.read_log()[-8000:]}")
 
 
 def _host_plumbing():

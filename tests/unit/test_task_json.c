@@ -117,6 +117,7 @@ static void fill_container(struct ecs_container *c, int k)
         c->health_status = 2;
         c->created_at = 1700000000000001ULL + k;
         c->started_at = 1700000000000002ULL + k;
+        c->health_since = 1700000000000005ULL + k;
         c->finished_at = 1700000000000003ULL + k;
         c->restart_count = 4 + k;
 #undef S
@@ -292,6 +293,7 @@ static bool container_equal(const struct ecs_container *a, const struct ecs_cont
         EQ(a->health_status == b->health_status, "health_status");
         EQ(a->created_at == b->created_at, "created_at");
         EQ(a->started_at == b->started_at, "started_at");
+        EQ(a->health_since == b->health_since, "health_since");
         EQ(a->finished_at == b->finished_at, "finished_at");
         EQ(a->restart_count == b->restart_count, "restart_count");
         return true;
@@ -409,17 +411,21 @@ static void test_format(void **state)
         ecs_task_unref(t);
 }
 
-/* transition_in_flight is process state: it is never written and always false on load. */
+/* transition_in_flight and health_published are process state: never written, reset on
+ * load. */
 static void test_in_flight_not_persisted(void **state)
 {
         (void)state;
         struct ecs_task *t = fill_task(), *u = NULL;
 
         t->containers[0].transition_in_flight = true;
+        t->containers[0].health_published = 2;
         _cleanup_free_ char *s = dump_task(t);
         assert_null(strstr(s, "nFlight"));
+        assert_null(strstr(s, "ublished"));
         assert_int_equal(load(s, &u, NULL), 0);
         assert_false(u->containers[0].transition_in_flight);
+        assert_int_equal(u->containers[0].health_published, 0);
         ecs_task_unref(t);
         ecs_task_unref(u);
 }
