@@ -77,7 +77,7 @@
  * ECS_IMAGE_CLEANUP_INTERVAL                   D  30m (< 10m: 30m)                engine/
  * ECS_IMAGE_MINIMUM_CLEANUP_AGE                D  1h                              engine/
  * ECS_NUM_IMAGES_DELETE_PER_CYCLE              I  5 (0: 5)                        engine/
- * ECS_DISABLE_METRICS                          B  false                           parsed only (no metrics)
+ * ECS_DISABLE_METRICS                          B  false                           parsed only
  * ECS_POLL_METRICS                             B  false                           parsed only (4)
  * ECS_ENABLE_PROMETHEUS_METRICS                B  false (true: reserves 51680)    ports only
  * ECS_ENABLE_CONTAINER_METADATA                B  false                           engine/
