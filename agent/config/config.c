@@ -1380,7 +1380,8 @@ static const struct setting settings[] = {
 
     BOOL("ECS_ENABLE_TASK_ENI", task_eni, false),
     BOOL("ECS_ENABLE_HIGH_DENSITY_ENI", high_density_eni, true),
-    BOOL("ECS_AWSVPC_BLOCK_IMDS", awsvpc_block_imds, false),
+    /* Safe default (ours): awsvpc tasks cannot reach the instance role unless allowed. */
+    BOOL("ECS_AWSVPC_BLOCK_IMDS", awsvpc_block_imds, true),
     /* Ours: bridge-mode tasks cannot reach the instance metadata service unless this is
      * set to false (the official agent leaves that to iptables rules of the operator). */
     BOOL("ECS_BRIDGE_BLOCK_IMDS", bridge_block_imds, true),
@@ -1414,6 +1415,7 @@ static const struct setting settings[] = {
     BOOL("ECS_DISABLE_TASK_METADATA_AZ", task_metadata_az_disabled, false),
     BOOL("ECS_EXCLUDE_IPV6_PORTBINDING", exclude_ipv6_portbinding, true),
     STRING("ECS_AGENT_HEALTHCHECK_HOST", healthcheck_host, "localhost", check_no_blanks, 0),
+    STRING("ECS_PAUSE_IMAGE_TARBALL", pause_image_tarball, "", NULL, 0),
 
     BOOL("ECS_UPDATES_ENABLED", updates_enabled, false),
     BOOL("ECS_ENABLE_SPOT_INSTANCE_DRAINING", spot_instance_draining, false),

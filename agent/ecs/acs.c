@@ -7,6 +7,7 @@
 #include "ecs/credstore.h"
 #include "ecs/ecs_requests.h"
 #include "ecs/engine.h"
+#include "ecs/eniwatch.h"
 #include "ecs/jsonutil.h"
 #include "ecs/log.h"
 #include "ecs/loop.h"
@@ -271,6 +272,17 @@ static bool on_message(struct wsession *ws, const char *data, size_t len, void *
                                      : m.attach_eni.container_instance_arn;
                 char *ack = NULL;
                 log_info("ACS: %s %s acknowledged", m.type_name, id);
+                if (m.type == ACS_MSG_ATTACH_TASK_ENI && s->p.eniwatch)
+                        for (size_t i = 0; i < m.attach_eni.n_enis; i++) {
+                                const struct acs_eni *eni = &m.attach_eni.enis[i];
+                                int er = eniwatch_expect(s->p.eniwatch, m.attach_eni.task_arn,
+                                                         eni->attachment_arn, eni->mac_address,
+                                                         (uint64_t)m.attach_eni.wait_timeout_ms *
+                                                             USEC_PER_MSEC);
+                                if (er < 0)
+                                        log_warning_errno(er, "ACS: ENI %s not watched: %m",
+                                                          eni->mac_address);
+                        }
                 (void)acs_encode_ack(cl, ci, id, &ack);
                 send_text(s, ack);
                 break;

@@ -686,6 +686,69 @@ static int decode_task_scalars(struct acs_dec *d, json_object *jt, const char *p
         return 0;
 }
 
+static int addresses_strv(const struct acs_eni_address *a, size_t n, char ***ret)
+{
+        if (n == 0)
+                return 0;
+        char **l = calloc(n + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (!(l[i] = strdup(a[i].address))) {
+                        strv_free(l);
+                        return -ENOMEM;
+                }
+        *ret = l;
+        return 0;
+}
+
+static int strv_dup(char **src, char ***ret)
+{
+        size_t n = 0;
+        strv_foreach (p, src)
+                n++;
+        if (n == 0)
+                return 0;
+        char **l = calloc(n + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (!(l[i] = strdup(src[i]))) {
+                        strv_free(l);
+                        return -ENOMEM;
+                }
+        *ret = l;
+        return 0;
+}
+
+/* The ENI an awsvpc task runs on, copied into the task model (§6.5). */
+static int acs_eni_to_task_eni(const struct acs_eni *a, struct task_eni **ret)
+{
+        struct task_eni *e = calloc(1, sizeof(*e));
+        int r = -ENOMEM;
+
+        if (!e)
+                return -ENOMEM;
+        if (!(e->ec2_id = strdup(a->ec2_id)) || !(e->mac = strdup(a->mac_address)) ||
+            (a->attachment_arn && !(e->attachment_arn = strdup(a->attachment_arn))) ||
+            (a->subnet_gateway_ipv4 &&
+             !(e->subnet_gateway_ipv4 = strdup(a->subnet_gateway_ipv4))) ||
+            (a->subnet_gateway_ipv6 &&
+             !(e->subnet_gateway_ipv6 = strdup(a->subnet_gateway_ipv6))) ||
+            (a->private_dns_name && !(e->private_dns_name = strdup(a->private_dns_name))))
+                goto fail;
+        if ((r = addresses_strv(a->ipv4, a->n_ipv4, &e->ipv4)) < 0 ||
+            (r = addresses_strv(a->ipv6, a->n_ipv6, &e->ipv6)) < 0 ||
+            (r = strv_dup(a->dns_servers, &e->dns_servers)) < 0 ||
+            (r = strv_dup(a->search_domains, &e->search_domains)) < 0)
+                goto fail;
+        *ret = e;
+        return 0;
+fail:
+        task_eni_free(e);
+        return r;
+}
+
 static int decode_task(struct acs_dec *d, json_object *jt, const char *payload_cluster,
                        struct acs_payload_task *e)
 {
@@ -726,6 +789,15 @@ static int decode_task(struct acs_dec *d, json_object *jt, const char *payload_c
                 0 ||
             (r = acs_decode_enis(d, jt, "elasticNetworkInterfaces", &e->enis, &e->n_enis)) < 0)
                 return r;
+        if (t->network_mode == NETWORK_MODE_AWSVPC) {
+                if (e->n_enis != 1)
+                        return acs_fail(d, -EINVAL, "awsvpc task with %zu ENIs (one expected)",
+                                        e->n_enis);
+                if (e->enis[0].association == ACS_ENI_ASSOCIATION_VLAN)
+                        return acs_fail(d, -EOPNOTSUPP, "trunked (vlan) ENIs are not supported");
+                if ((r = acs_eni_to_task_eni(&e->enis[0], &t->eni)) < 0)
+                        return acs_fail(d, r, "out of memory");
+        }
 
         e->task = TAKE_PTR(t);
         return 0;

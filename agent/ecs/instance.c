@@ -1,5 +1,6 @@
 /* Bring-up of the container instance: Docker, identity, registration, then the engine,
  * the reporter and the ACS session. */
+#include <limits.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
 
@@ -16,10 +17,13 @@
 #include "ecs/httpd.h"
 #include "ecs/net.h"
 #include "ecs/imds.h"
+#include <limits.h>
+
 #include "ecs/instance.h"
 #include "ecs/jsonutil.h"
 #include "ecs/log.h"
 #include "ecs/loop.h"
+#include "ecs/eniwatch.h"
 #include "ecs/reporter.h"
 #include "ecs/tcs.h"
 #include "ecs/state.h"
@@ -76,8 +80,11 @@ struct ecs_instance {
         struct acs_session *acs;
         struct tcs_session *tcs;
         struct httpd *httpd;
-        bool endpoint_link; /* we put 169.254.170.2 on a link */
-        bool imds_rule;     /* we added the IMDS blackhole rule for docker0 */
+        bool endpoint_link;  /* we put 169.254.170.2 on a link */
+        char *pause_tarball; /* awsvpc on: the pause image to load; NULL = awsvpc off */
+        struct docker_call *pause_load;
+        struct eniwatch *eniwatch;
+        bool imds_rule; /* we added the IMDS blackhole rule for docker0 */
 };
 
 static void phase_next(struct ecs_instance *inst);
@@ -300,10 +307,62 @@ static char *const implemented_capabilities[] = {
     NULL,
 };
 
+/* awsvpc needs the pause image (§6.3): ECS_PAUSE_IMAGE_TARBALL, else the one built next to
+ * the binary, else the installed one. */
+static char *find_pause_tarball(const struct ecs_config *cfg)
+{
+        char exe[PATH_MAX], *path = NULL;
+        ssize_t n;
+
+        if (!isempty(cfg->pause_image_tarball))
+                return strdup(cfg->pause_image_tarball);
+        n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        if (n > 0) {
+                exe[n] = 0;
+                char *slash = strrchr(exe, '/');
+                if (slash)
+                        *slash = 0;
+                if (asprintf(&path, "%s/amazon-ecs-pause.tar", exe) < 0)
+                        return NULL;
+                if (access(path, R_OK) == 0)
+                        return path;
+                free(path);
+        }
+        return strdup("/usr/lib/ecs-agent/amazon-ecs-pause.tar");
+}
+
+static void check_awsvpc(struct ecs_instance *inst)
+{
+        const struct ecs_config *cfg = inst->cfg;
+
+        inst->pause_tarball = mfree(inst->pause_tarball);
+        if (!cfg->task_eni || cfg->external)
+                return;
+        _cleanup_free_ char *path = find_pause_tarball(cfg);
+        if (!path || access(path, R_OK) < 0) {
+                log_warning("awsvpc networking is off: the pause image %s is not readable",
+                            strna(path));
+                return;
+        }
+        inst->pause_tarball = TAKE_PTR(path);
+}
+
 static int build_attributes(struct ecs_instance *inst, bool reregister)
 {
         const struct ecs_config *cfg = inst->cfg;
         struct ecs_kv *custom = calloc(cfg->n_instance_attributes + 1, sizeof(*custom));
+        char *caps[ELEMENTSOF(implemented_capabilities) + 2];
+        size_t n_caps = 0;
+
+        for (size_t i = 0; implemented_capabilities[i]; i++)
+                caps[n_caps++] = implemented_capabilities[i];
+        check_awsvpc(inst);
+        if (inst->pause_tarball) {
+                caps[n_caps++] = "ecs.capability.task-eni";
+                if (cfg->awsvpc_block_imds)
+                        caps[n_caps++] = "ecs.capability.task-eni-block-instance-metadata";
+        }
+        caps[n_caps] = NULL;
 
         if (!custom)
                 return -ENOMEM;
@@ -315,7 +374,7 @@ static int build_attributes(struct ecs_instance *inst, bool reregister)
             .reregister = reregister,
             .custom = custom,
             .n_custom = cfg->n_instance_attributes,
-            .capabilities = implemented_capabilities,
+            .capabilities = caps,
             .docker_api_min = inst->docker_api_min,
             .docker_api_max = inst->docker_api_max,
             .privileged = !cfg->privileged_disabled,
@@ -523,6 +582,9 @@ static void on_restored(struct engine *e, size_t n_tasks, void *ud)
         struct ecs_instance *inst = ud;
         int r;
 
+        if (inst->pause_tarball && !inst->eniwatch &&
+            eniwatch_new(inst->p.loop, inst->ecs, inst->cfg->cluster, &inst->eniwatch) < 0)
+                log_oom();
         struct acs_session_params ap = {
             .loop = inst->p.loop,
             .creds = inst->creds,
@@ -530,6 +592,7 @@ static void on_restored(struct engine *e, size_t n_tasks, void *ud)
             .engine = inst->engine,
             .credstore = inst->credstore,
             .reporter = inst->reporter,
+            .eniwatch = inst->eniwatch,
             .region = inst->region,
             .cluster = inst->cfg->cluster,
             .container_instance_arn = inst->instance_arn,
@@ -607,6 +670,29 @@ static void setup_endpoints(struct ecs_instance *inst)
         }
 }
 
+static void on_pause_loaded(const struct docker_result *res, const char *loaded, void *ud)
+{
+        struct ecs_instance *inst = ud;
+        inst->pause_load = NULL;
+        if (res->error < 0)
+                log_error("Loading the pause image %s failed: %s; awsvpc tasks will fail",
+                          inst->pause_tarball, res->message);
+        else
+                log_info("Pause image %s loaded from %s", strna(loaded), inst->pause_tarball);
+}
+
+static void load_pause_image(struct ecs_instance *inst)
+{
+        int r;
+
+        if (!inst->pause_tarball)
+                return;
+        r = docker_image_load_file(inst->docker, inst->pause_tarball, 0, on_pause_loaded, inst,
+                                   &inst->pause_load);
+        if (r < 0)
+                log_error_errno(r, "Cannot load the pause image %s: %m", inst->pause_tarball);
+}
+
 static void start_services(struct ecs_instance *inst)
 {
         int r;
@@ -644,6 +730,7 @@ static void start_services(struct ecs_instance *inst)
                 return;
         }
         setup_endpoints(inst);
+        load_pause_image(inst);
         r = engine_restore(inst->engine, on_restored, inst);
         if (r < 0) {
                 log_error_errno(r, "Failed to restore saved tasks: %m");
@@ -780,6 +867,9 @@ struct ecs_instance *ecs_instance_free(struct ecs_instance *inst)
         if (!inst)
                 return NULL;
         acs_session_free(inst->acs);
+        eniwatch_free(inst->eniwatch);
+        docker_call_cancel(inst->pause_load);
+        free(inst->pause_tarball);
         tcs_session_free(inst->tcs);
         httpd_free(inst->httpd);
         reporter_free(inst->reporter);

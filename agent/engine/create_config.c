@@ -321,7 +321,8 @@ int engine_build_create_config(const struct create_config_input *in, json_object
         if (r < 0)
                 return r;
 
-        r = build_ports(in, config, host_config);
+        /* awsvpc: the ports are the ENI's; Docker refuses publishing into another's netns. */
+        r = in->network_container ? 0 : build_ports(in, config, host_config);
         if (r < 0)
                 return r;
         r = build_mounts(in, host_config, ret_error);
@@ -349,6 +350,13 @@ int engine_build_create_config(const struct create_config_input *in, json_object
         if (r >= 0 && in->cgroup_parent)
                 r = json_add_string(json_get(config, "HostConfig"), "CgroupParent",
                                     in->cgroup_parent);
+        /* awsvpc: every container joins the pause container's namespace (§6.3 step 5). */
+        if (r >= 0 && in->network_container) {
+                _cleanup_free_ char *mode = NULL;
+                if (asprintf(&mode, "container:%s", in->network_container) < 0)
+                        return -ENOMEM;
+                r = json_add_string(json_get(config, "HostConfig"), "NetworkMode", mode);
+        }
         if (r >= 0)
                 r = build_labels(in, config);
         if (r < 0)

@@ -10,6 +10,7 @@
 #include "ecs/depgraph.h"
 #include "ecs/state.h"
 #include "ecs/task_json.h"
+#include "ecs/tasknet.h"
 #include "ecs/engine.h"
 #include "ecs/jsonutil.h"
 #include "ecs/log.h"
@@ -33,6 +34,8 @@ struct engine_task {
         bool reconciling;               /* loaded at start, not yet checked against Docker */
         bool volumes_ready;             /* task volumes exist in Docker */
         unsigned volume_ops;            /* volume creations in flight */
+        bool network_ready;             /* awsvpc: pause container and namespace set up */
+        bool network_busy;              /* awsvpc: a tasknet operation in flight */
         uint16_t **host_ports;          /* per container, per port mapping */
         sd_event_source *cleanup_timer;
         sd_event_source *deadline_timer; /* next dependency timeout */
@@ -57,7 +60,11 @@ struct engine {
         uint64_t cpu_used, memory_used;
         sd_event_source *settle; /* deferred: step dirty tasks, notify */
         struct docker_events *events;
+        struct tasknet *net; /* awsvpc; NULL when ECS_ENABLE_TASK_ENI is off */
 };
+
+/* How long an awsvpc task waits for its ENI to show up on the host. */
+#define ENI_WAIT_USEC (3 * USEC_PER_MINUTE)
 
 enum op_kind { OP_PULL, OP_CREATE, OP_START, OP_STOP, OP_INSPECT, OP_REMOVE };
 
@@ -77,6 +84,7 @@ static void task_fail(struct engine_task *et, const char *name, const char *fmt,
     _printf_(3, 4);
 static void schedule_settle(struct engine *e);
 static void engine_remove_task(struct engine *e, struct engine_task *et);
+static int persist(struct engine *e, struct engine_task *et);
 
 static struct engine_task *find_et(struct engine *e, const char *arn)
 {
@@ -697,6 +705,7 @@ static void start_create(struct engine *e, struct engine_task *et, size_t idx)
             .region = e->region,
             .cluster = e->cluster,
             .cgroup_parent = et->cgroup_parent,
+            .network_container = t->network_mode == NETWORK_MODE_AWSVPC ? t->pause_docker_id : NULL,
             .docker_name_of = docker_name_of,
         };
         r = engine_build_create_config(&in, &body, &err);
@@ -915,6 +924,74 @@ static void step_container(struct engine *e, struct engine_task *et, size_t idx)
         }
 }
 
+/* ---- awsvpc (tasknet.c does the work) ---- */
+
+static void on_network_done(struct ecs_task *t, int error, const char *reason, void *ud)
+{
+        struct engine_task *et = ud;
+        struct engine *e = et->engine;
+
+        et->network_busy = false;
+        et->ops--;
+        if (et->removing) {
+                if (et->ops == 0)
+                        engine_remove_task(e, et);
+                return;
+        }
+        if (t->known_status >= TASK_STATUS_STOPPED) {
+                mark_dirty(e, et);
+                return; /* a teardown finished */
+        }
+        if (error < 0)
+                task_fail(et, "ResourceInitializationError", "%s", strna(reason));
+        else
+                et->network_ready = true;
+        mark_dirty(e, et);
+        engine_step(e, et);
+}
+
+static void prepare_network(struct engine *e, struct engine_task *et)
+{
+        struct ecs_task *t = et->task;
+        int r;
+
+        if (et->network_busy)
+                return;
+        if (!e->net) {
+                task_fail(et, "ResourceInitializationError",
+                          "awsvpc networking is not enabled on this instance");
+                mark_dirty(e, et);
+                return;
+        }
+        r = tasknet_setup(e->net, t, et->cgroup_parent, on_network_done, et);
+        if (r < 0) {
+                task_fail(et, "ResourceInitializationError", "network setup: %s", strerror(-r));
+                mark_dirty(e, et);
+                return;
+        }
+        et->network_busy = true;
+        et->ops++;
+        (void)persist(e, et); /* the pause container's name before Docker sees it */
+}
+
+/* All containers stopped: the ENI goes back to the host, the pause container stops. */
+static void teardown_network(struct engine *e, struct engine_task *et)
+{
+        struct ecs_task *t = et->task;
+
+        if (t->network_mode != NETWORK_MODE_AWSVPC || !e->net || !t->pause_docker_name)
+                return;
+        tasknet_cancel(e->net, t);
+        if (et->network_busy) {
+                et->network_busy = false;
+                et->ops--;
+        }
+        if (tasknet_teardown(e->net, t, on_network_done, et) >= 0) {
+                et->network_busy = true;
+                et->ops++;
+        }
+}
+
 static void update_task_known(struct engine *e, struct engine_task *et)
 {
         struct ecs_task *t = et->task;
@@ -928,6 +1005,7 @@ static void update_task_known(struct engine *e, struct engine_task *et)
         t->known_status_time = realtime_usec();
         if (s == TASK_STATUS_STOPPED) {
                 release(e, et);
+                teardown_network(e, et);
                 if (t->desired_status < TASK_STATUS_STOPPED)
                         t->desired_status = TASK_STATUS_STOPPED;
         }
@@ -1187,6 +1265,14 @@ static void engine_step(struct engine *e, struct engine_task *et)
                         return; /* engine_step runs again when the volumes are there */
                 }
         }
+        if (t->network_mode == NETWORK_MODE_AWSVPC && t->desired_status < TASK_STATUS_STOPPED &&
+            !et->network_ready) {
+                prepare_network(e, et);
+                if (!et->network_ready && t->desired_status < TASK_STATUS_STOPPED) {
+                        update_task_known(e, et);
+                        return; /* engine_step runs again when the namespace is ready */
+                }
+        }
 
         for (size_t i = 0; i < t->n_containers; i++)
                 step_container(e, et, i);
@@ -1347,6 +1433,20 @@ int engine_new(const struct engine_params *p, struct engine **ret)
                 engine_free(e);
                 return r;
         }
+        if (p->config->task_eni) {
+                struct tasknet_params np = {
+                    .loop = p->loop,
+                    .docker = p->docker,
+                    .datadir = p->config->data_dir,
+                    .cluster = e->cluster,
+                    .block_imds = p->config->awsvpc_block_imds,
+                    .extra_routes = p->config->awsvpc_additional_local_routes,
+                    .eni_wait_usec = ENI_WAIT_USEC,
+                };
+                r = tasknet_new(&np, &e->net);
+                if (r < 0)
+                        log_warning_errno(r, "awsvpc networking unavailable: %m");
+        }
         *ret = e;
         return 0;
 }
@@ -1371,6 +1471,7 @@ struct engine *engine_free(struct engine *e)
         if (!e)
                 return NULL;
         docker_events_free(e->events);
+        tasknet_free(e->net); /* its operations hold task references, not engine ones */
         for (size_t i = 0; i < e->n_tasks; i++)
                 engine_task_free(e->tasks[i]);
         free(e->tasks);
@@ -1531,6 +1632,11 @@ static int on_cleanup_timer(sd_event_source *s, uint64_t usec, void *ud)
                 return 0;
         }
         et->removing = true;
+        if (t->network_mode == NETWORK_MODE_AWSVPC && e->net && t->pause_docker_name &&
+            tasknet_release(e->net, t, on_network_done, et) >= 0) {
+                et->network_busy = true;
+                et->ops++;
+        }
         for (size_t i = 0; i < t->n_containers; i++) {
                 struct ecs_container *c = &t->containers[i];
                 if (!c->docker_id)

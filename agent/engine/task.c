@@ -207,6 +207,23 @@ void ecs_container_done(struct ecs_container *c)
         memset(c, 0, sizeof(*c));
 }
 
+void task_eni_free(struct task_eni *e)
+{
+        if (!e)
+                return;
+        free(e->ec2_id);
+        free(e->mac);
+        free(e->attachment_arn);
+        strv_free(e->ipv4);
+        strv_free(e->ipv6);
+        free(e->subnet_gateway_ipv4);
+        free(e->subnet_gateway_ipv6);
+        strv_free(e->dns_servers);
+        strv_free(e->search_domains);
+        free(e->private_dns_name);
+        free(e);
+}
+
 struct ecs_task *ecs_task_unref(struct ecs_task *t)
 {
         if (!t || --t->refs > 0)
@@ -226,6 +243,10 @@ struct ecs_task *ecs_task_unref(struct ecs_task *t)
         for (size_t i = 0; i < t->n_volumes; i++)
                 task_volume_done(&t->volumes[i]);
         free(t->volumes);
+        task_eni_free(t->eni);
+        free(t->pause_docker_id);
+        free(t->pause_docker_name);
+        free(t->local_ip);
         free(t->reason);
         free(t);
         return NULL;

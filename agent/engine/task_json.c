@@ -15,7 +15,8 @@
  * number here. A new field small enough to hide in padding slips through; the round-trip test
  * of every field is the second net. */
 #if defined(__LP64__)
-_Static_assert(sizeof(struct ecs_task) == 200, "struct ecs_task changed: update task_json.c");
+_Static_assert(sizeof(struct task_eni) == 80, "struct task_eni changed: update task_json.c");
+_Static_assert(sizeof(struct ecs_task) == 232, "struct ecs_task changed: update task_json.c");
 _Static_assert(sizeof(struct ecs_container) == 432,
                "struct ecs_container changed: update task_json.c");
 _Static_assert(sizeof(struct port_mapping) == 12,
@@ -312,6 +313,27 @@ static int write_volume(json_object *o, const struct task_volume *v)
         return 0;
 }
 
+static int write_eni(json_object *o, const struct task_eni *e)
+{
+        json_object *eo = NULL;
+        int r;
+
+        if (!e)
+                return 0;
+        if ((r = add_object(o, "eni", &eo)) < 0)
+                return r;
+        if ((r = add_str(eo, "ec2Id", e->ec2_id)) < 0 || (r = add_str(eo, "mac", e->mac)) < 0 ||
+            (r = add_str(eo, "attachmentArn", e->attachment_arn)) < 0 ||
+            (r = add_strv(eo, "ipv4", e->ipv4)) < 0 || (r = add_strv(eo, "ipv6", e->ipv6)) < 0 ||
+            (r = add_str(eo, "subnetGatewayIpv4", e->subnet_gateway_ipv4)) < 0 ||
+            (r = add_str(eo, "subnetGatewayIpv6", e->subnet_gateway_ipv6)) < 0 ||
+            (r = add_strv(eo, "dnsServers", e->dns_servers)) < 0 ||
+            (r = add_strv(eo, "searchDomains", e->search_domains)) < 0 ||
+            (r = add_str(eo, "privateDnsName", e->private_dns_name)) < 0)
+                return r;
+        return 0;
+}
+
 static int write_task(json_object *o, const struct ecs_task *t)
 {
         json_object *a = NULL, *p = NULL;
@@ -339,7 +361,11 @@ static int write_task(json_object *o, const struct ecs_task *t)
             (r = add_time(o, "pullStartedAt", t->pull_started_at)) < 0 ||
             (r = add_time(o, "pullStoppedAt", t->pull_stopped_at)) < 0 ||
             (r = add_time(o, "executionStoppedAt", t->execution_stopped_at)) < 0 ||
-            (r = add_time(o, "createdAt", t->created_at)) < 0)
+            (r = add_time(o, "createdAt", t->created_at)) < 0 || (r = write_eni(o, t->eni)) < 0 ||
+            (r = add_str(o, "pauseDockerId", t->pause_docker_id)) < 0 ||
+            (r = add_str(o, "pauseDockerName", t->pause_docker_name)) < 0 ||
+            (r = add_str(o, "localIp", t->local_ip)) < 0 ||
+            (r = json_add_bool(o, "eniAttachedSent", t->eni_attached_sent)) < 0)
                 return r;
 
         if ((r = add_array(o, "containers", t->n_containers, &a)) < 0)
@@ -924,6 +950,34 @@ static int check_id(struct dec *d, const char *w, const struct ecs_task *t)
         return 0;
 }
 
+static int read_eni(struct dec *d, json_object *o, struct ecs_task *t)
+{
+        const char *w = "eni";
+        json_object *eo = json_get(o, "eni");
+        struct task_eni *e;
+        int r;
+
+        if (!eo)
+                return 0;
+        if (!json_object_is_type(eo, json_type_object))
+                return fail(d, "task", "eni", "not an object");
+        e = t->eni = calloc(1, sizeof(*e));
+        if (!e)
+                return -ENOMEM;
+        if ((r = get_str(d, w, eo, "ec2Id", false, &e->ec2_id)) < 0 ||
+            (r = get_str(d, w, eo, "mac", true, &e->mac)) < 0 ||
+            (r = get_str(d, w, eo, "attachmentArn", false, &e->attachment_arn)) < 0 ||
+            (r = get_strv(d, w, eo, "ipv4", &e->ipv4)) < 0 ||
+            (r = get_strv(d, w, eo, "ipv6", &e->ipv6)) < 0 ||
+            (r = get_str(d, w, eo, "subnetGatewayIpv4", false, &e->subnet_gateway_ipv4)) < 0 ||
+            (r = get_str(d, w, eo, "subnetGatewayIpv6", false, &e->subnet_gateway_ipv6)) < 0 ||
+            (r = get_strv(d, w, eo, "dnsServers", &e->dns_servers)) < 0 ||
+            (r = get_strv(d, w, eo, "searchDomains", &e->search_domains)) < 0 ||
+            (r = get_str(d, w, eo, "privateDnsName", false, &e->private_dns_name)) < 0)
+                return r;
+        return 0;
+}
+
 static int read_task(struct dec *d, json_object *o, struct ecs_task *t)
 {
         const char *w = "task";
@@ -953,7 +1007,12 @@ static int read_task(struct dec *d, json_object *o, struct ecs_task *t)
             (r = get_time(d, w, o, "pullStartedAt", &t->pull_started_at)) < 0 ||
             (r = get_time(d, w, o, "pullStoppedAt", &t->pull_stopped_at)) < 0 ||
             (r = get_time(d, w, o, "executionStoppedAt", &t->execution_stopped_at)) < 0 ||
-            (r = get_time(d, w, o, "createdAt", &t->created_at)) < 0)
+            (r = get_time(d, w, o, "createdAt", &t->created_at)) < 0 ||
+            (r = read_eni(d, o, t)) < 0 ||
+            (r = get_str(d, w, o, "pauseDockerId", false, &t->pause_docker_id)) < 0 ||
+            (r = get_str(d, w, o, "pauseDockerName", false, &t->pause_docker_name)) < 0 ||
+            (r = get_str(d, w, o, "localIp", false, &t->local_ip)) < 0 ||
+            (r = get_bool(d, w, o, "eniAttachedSent", &t->eni_attached_sent)) < 0)
                 return r;
         t->network_mode = mode;
         t->desired_status = des;

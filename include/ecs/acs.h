@@ -20,6 +20,7 @@ struct acs_session_params {
         struct engine *engine;
         struct credstore *credstore;
         struct reporter *reporter;
+        struct eniwatch *eniwatch; /* NULL: task ENIs are not handled (awsvpc off) */
         const char *region;
         const char *cluster;
         const char *container_instance_arn;

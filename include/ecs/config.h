@@ -63,7 +63,8 @@
  * ECS_EBSTA_SUPPORTED                          B  true                            parsed only
  * ECS_ENABLE_TASK_ENI                          B  false (false when external)     net/
  * ECS_ENABLE_HIGH_DENSITY_ENI                  B  true                            parsed only
- * ECS_AWSVPC_BLOCK_IMDS                        B  false                           net/
+ * ECS_AWSVPC_BLOCK_IMDS                        B  true (ours; official false)     net/
+ * ECS_PAUSE_IMAGE_TARBALL (ours)               S  next to the binary, else libdir engine/
  * ECS_AWSVPC_ADDITIONAL_LOCAL_ROUTES           J  [] (CIDR strings)               net/
  * ECS_SKIP_LOCALHOST_TRAFFIC_FILTER            B  false (ecs-init's, now ours)    net/
  * ECS_ALLOW_OFFHOST_INTROSPECTION_ACCESS       B  false (ecs-init's, now ours)    net/
@@ -241,6 +242,7 @@ struct ecs_config {
         bool task_metadata_az_disabled;
         bool exclude_ipv6_portbinding;
         char *healthcheck_host;
+        char *pause_image_tarball; /* ECS_PAUSE_IMAGE_TARBALL (ours); "" = default places */
 
         /* Misc. */
         bool updates_enabled;

@@ -75,7 +75,8 @@ struct create_config_input {
         const uint16_t *host_ports;
         const char *region;
         const char *cluster;
-        const char *cgroup_parent; /* task cgroup for HostConfig.CgroupParent, or NULL */
+        const char *cgroup_parent;     /* task cgroup for HostConfig.CgroupParent, or NULL */
+        const char *network_container; /* awsvpc: the pause container's Docker ID */
         /* Docker names of the task's other containers, for links and volumesFrom. */
         const char *(*docker_name_of)(const struct ecs_task *t, const char *container_name);
 };

@@ -199,6 +199,22 @@ struct ecs_container {
         uint32_t restart_count;
 };
 
+/* The task's ENI (awsvpc, §6.5), as ACS sent it. */
+struct task_eni {
+        char *ec2_id;
+        char *mac; /* "0e:12:34:56:78:9a" */
+        char *attachment_arn;
+        char **ipv4; /* plain addresses; NULL-terminated or NULL */
+        char **ipv6;
+        char *subnet_gateway_ipv4; /* "10.0.1.1/24" */
+        char *subnet_gateway_ipv6;
+        char **dns_servers;
+        char **search_domains;
+        char *private_dns_name;
+};
+
+void task_eni_free(struct task_eni *e);
+
 struct ecs_task {
         /* --- definition (from ACS) --- */
         char *arn;
@@ -217,6 +233,7 @@ struct ecs_task {
         size_t n_containers;
         struct task_volume *volumes;
         size_t n_volumes;
+        struct task_eni *eni; /* awsvpc only */
 
         /* --- runtime --- */
         enum task_status desired_status;
@@ -226,6 +243,12 @@ struct ecs_task {
         char *reason; /* task-level reason, set only when the agent fails the task */
         uint64_t pull_started_at, pull_stopped_at, execution_stopped_at;
         uint64_t created_at;
+        /* awsvpc: the pause container holding the network namespace, and the task's address
+         * on the ecs-bridge (how the metadata endpoints know a caller). */
+        char *pause_docker_id;
+        char *pause_docker_name;
+        char *local_ip;
+        bool eni_attached_sent; /* ECS accepted the ENI's ATTACHED report */
         unsigned refs;
 };
 

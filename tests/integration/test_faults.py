@@ -41,8 +41,7 @@ def test_sigkill_at_random_moments(cp, cluster, make_agent):
             cp.stop_task(cluster, rng.choice(arns))
         time.sleep(rng.uniform(0.05, 1.5))
         agent.kill()
-        agent = harness.Agent(agent.tmpdir, cluster, cp.url, settings)
-        agent.start()
+        agent.start()  # the same object, so the fixture kills the last one whatever happens
     registered(cp, cluster, agent, timeout=60)
 
     # Everything reaches RUNNING (or already stopped), then everything is stopped.

@@ -713,7 +713,21 @@ static void test_task_members(void **state)
         assert_int_equal(m.payload.tasks[0].n_enis, 1);
         assert_string_equal(m.payload.tasks[0].enis[0].ipv4[0].address, "10.0.1.57");
         assert_string_equal(m.payload.tasks[0].enis[0].dns_servers[0], "10.0.0.2");
+        /* ... and copied into the task model the engine works from. */
+        const struct task_eni *te = m.payload.tasks[0].task->eni;
+        assert_non_null(te);
+        assert_string_equal(te->mac, "0e:00:00:00:00:01");
+        assert_string_equal(te->ipv4[0], "10.0.1.57");
+        assert_null(te->ipv4[1]);
+        assert_null(te->ipv6);
+        assert_string_equal(te->subnet_gateway_ipv4, "10.0.1.1/24");
+        assert_string_equal(te->search_domains[0], "ex.internal");
+        assert_string_equal(te->private_dns_name, "ip-10-0-1-57");
+        assert_string_equal(te->attachment_arn, "arn:aws:ecs:r:1:attachment/x");
         acs_message_done(&m);
+
+        /* awsvpc needs exactly one ENI. */
+        assert_task_fails("\"networkMode\":\"awsvpc\"", C_APP, "ENIs");
 }
 
 static void test_envelope_forms(void **state)

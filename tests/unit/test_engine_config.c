@@ -8,6 +8,7 @@
 #include "../../agent/engine/engine-internal.h"
 #include "ecs/engine.h"
 #include "ecs/jsonutil.h"
+#include "ecs/tasknet.h"
 
 static char **strv(const char *a, const char *b)
 {
@@ -97,6 +98,56 @@ static void test_create_config(void **state)
         json_object *links = json_get_array(hc, "Links", NULL);
         assert_string_equal(json_object_get_string(json_object_array_get_idx(links, 0)),
                             "ecs-web-12-db-0000:database");
+        json_object_put(cfg);
+        ecs_task_unref(t);
+}
+
+/* awsvpc: containers join the pause container's namespace and publish nothing; the pause
+ * container carries the ENI's DNS settings and name (§6.3 steps 2 and 5). */
+static void test_awsvpc_configs(void **state)
+{
+        struct ecs_task *t = sample_task();
+        struct create_config_input in = {.task = t,
+                                         .container = &t->containers[0],
+                                         .network_container = "pause123",
+                                         .cluster = "default",
+                                         .docker_name_of = name_of};
+        json_object *cfg = NULL;
+        char *err = NULL;
+
+        assert_int_equal(engine_build_create_config(&in, &cfg, &err), 0);
+        json_object *hc = json_get_object(cfg, "HostConfig", NULL);
+        assert_string_equal(json_get_string(hc, "NetworkMode", NULL), "container:pause123");
+        assert_null(json_get(hc, "PortBindings"));
+        assert_null(json_get(cfg, "ExposedPorts"));
+        json_object_put(cfg);
+
+        t->eni = calloc(1, sizeof(*t->eni));
+        t->eni->mac = strdup("0e:00:00:00:00:01");
+        t->eni->ipv4 = strv("10.0.1.57", NULL);
+        t->eni->ipv6 = strv("2001:db8::57", NULL);
+        t->eni->dns_servers = strv("10.0.0.2", NULL);
+        t->eni->search_domains = strv("ex.internal", NULL);
+        t->eni->private_dns_name = strdup("ip-10-0-1-57.ex.internal");
+        assert_int_equal(tasknet_pause_config(t, "default", "/ecs/abc", &cfg), 0);
+        assert_string_equal(json_get_string(cfg, "Image", NULL), TASKNET_PAUSE_IMAGE);
+        assert_string_equal(json_get_string(cfg, "Hostname", NULL), "ip-10-0-1-57.ex.internal");
+        assert_string_equal(
+            json_get_string(json_get(cfg, "Labels"), "com.amazonaws.ecs.container-name", NULL),
+            TASKNET_PAUSE_CONTAINER_NAME);
+        hc = json_get_object(cfg, "HostConfig", NULL);
+        assert_string_equal(json_get_string(hc, "NetworkMode", NULL), "none");
+        assert_string_equal(json_get_string(hc, "CgroupParent", NULL), "/ecs/abc");
+        assert_string_equal(
+            json_object_get_string(json_object_array_get_idx(json_get(hc, "Dns"), 0)), "10.0.0.2");
+        assert_string_equal(
+            json_object_get_string(json_object_array_get_idx(json_get(hc, "DnsSearch"), 0)),
+            "ex.internal");
+        assert_string_equal(
+            json_object_get_string(json_object_array_get_idx(json_get(hc, "ExtraHosts"), 0)),
+            "ip-10-0-1-57.ex.internal:10.0.1.57");
+        assert_string_equal(
+            json_get_string(json_get(hc, "Sysctls"), "net.ipv6.conf.all.disable_ipv6", NULL), "0");
         json_object_put(cfg);
         ecs_task_unref(t);
 }
@@ -237,13 +288,10 @@ static void test_merge(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_create_config),
-            cmocka_unit_test(test_create_config_env),
-            cmocka_unit_test(test_create_config_errors),
-            cmocka_unit_test(test_docker_name),
-            cmocka_unit_test(test_task_status),
-            cmocka_unit_test(test_ports),
-            cmocka_unit_test(test_merge),
+            cmocka_unit_test(test_create_config),  cmocka_unit_test(test_create_config_env),
+            cmocka_unit_test(test_awsvpc_configs), cmocka_unit_test(test_create_config_errors),
+            cmocka_unit_test(test_docker_name),    cmocka_unit_test(test_task_status),
+            cmocka_unit_test(test_ports),          cmocka_unit_test(test_merge),
         };
         return cmocka_run_group_tests_name("test_engine_config", tests, NULL, NULL);
 }

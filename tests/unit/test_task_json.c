@@ -168,6 +168,21 @@ static struct ecs_task *fill_task(void)
         t->pull_stopped_at = 1700000000000012ULL;
         t->execution_stopped_at = 1700000000000013ULL;
         t->created_at = 1700000000000014ULL;
+        t->eni = calloc(1, sizeof(*t->eni));
+        t->eni->ec2_id = strdup("eni-1");
+        t->eni->mac = strdup("0e:12:34:56:78:9a");
+        t->eni->attachment_arn = strdup("arn:aws:ecs:r:1:attachment/a");
+        t->eni->ipv4 = strv(2, "10.0.1.57", "10.0.1.58");
+        t->eni->ipv6 = strv(1, "2001:db8::5");
+        t->eni->subnet_gateway_ipv4 = strdup("10.0.1.1/24");
+        t->eni->subnet_gateway_ipv6 = strdup("2001:db8::1/64");
+        t->eni->dns_servers = strv(1, "10.0.0.2");
+        t->eni->search_domains = strv(2, "a.internal", "b.internal");
+        t->eni->private_dns_name = strdup("ip-10-0-1-57.internal");
+        t->pause_docker_id = strdup("abc123");
+        t->pause_docker_name = strdup("ecs-fam-1-internalecspause-00");
+        t->local_ip = strdup("169.254.172.2");
+        t->eni_attached_sent = true;
         return t;
 }
 
@@ -340,6 +355,24 @@ static bool task_equal(const struct ecs_task *a, const struct ecs_task *b)
         EQ(a->pull_stopped_at == b->pull_stopped_at, "pull_stopped_at");
         EQ(a->execution_stopped_at == b->execution_stopped_at, "execution_stopped_at");
         EQ(a->created_at == b->created_at, "task created_at");
+        EQ(!a->eni == !b->eni, "eni");
+        if (a->eni) {
+                const struct task_eni *x = a->eni, *y = b->eni;
+                EQ(streq_ptr(x->ec2_id, y->ec2_id), "eni ec2_id");
+                EQ(streq_ptr(x->mac, y->mac), "eni mac");
+                EQ(streq_ptr(x->attachment_arn, y->attachment_arn), "eni attachment_arn");
+                EQ(strv_equal(x->ipv4, y->ipv4), "eni ipv4");
+                EQ(strv_equal(x->ipv6, y->ipv6), "eni ipv6");
+                EQ(streq_ptr(x->subnet_gateway_ipv4, y->subnet_gateway_ipv4), "eni gw4");
+                EQ(streq_ptr(x->subnet_gateway_ipv6, y->subnet_gateway_ipv6), "eni gw6");
+                EQ(strv_equal(x->dns_servers, y->dns_servers), "eni dns_servers");
+                EQ(strv_equal(x->search_domains, y->search_domains), "eni search_domains");
+                EQ(streq_ptr(x->private_dns_name, y->private_dns_name), "eni private_dns_name");
+        }
+        EQ(streq_ptr(a->pause_docker_id, b->pause_docker_id), "pause_docker_id");
+        EQ(streq_ptr(a->pause_docker_name, b->pause_docker_name), "pause_docker_name");
+        EQ(streq_ptr(a->local_ip, b->local_ip), "local_ip");
+        EQ(a->eni_attached_sent == b->eni_attached_sent, "eni_attached_sent");
         return true;
 }
 

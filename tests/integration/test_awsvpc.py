@@ -1,0 +1,191 @@
+"""awsvpc tasks (§6.3) against a simulated ENI: a veth whose host end carries the MAC the
+control plane allocated and whose peer sits in a "subnet" namespace holding the gateway
+address, an HTTP server on it, and a stand-in for the instance metadata service. Checked
+from inside the task container and with the kernel's own view (`ip`), not the agent's log."""
+import json
+import os
+import subprocess
+
+import pytest
+
+import harness
+from harness import docker, docker_inspect, wait_for
+from test_agent_core import registered
+
+BRIDGE = "ecs-bridge"
+
+
+def ip(*args, ns=None, check=True):
+    cmd = ["ip"] + (["-n", ns] if ns else []) + list(args)
+    return subprocess.run(cmd, capture_output=True, text=True, check=check).stdout
+
+
+def links():
+    return json.loads(ip("-j", "link"))
+
+
+def link_by_mac(mac):
+    return next((l for l in links() if l.get("address") == mac), None)
+
+
+class Subnet:
+    """The VPC side: namespace with the gateway, a web server, and an IMDS look-alike."""
+
+    def __init__(self, gateway_cidr):
+        tag = os.urandom(3).hex()
+        self.ns = f"ecsit-subnet-{tag}"
+        self.host_end = f"ecsit{tag}"
+        self.gateway = gateway_cidr.split("/")[0]
+        self.servers = []
+        ip("netns", "add", self.ns)
+        ip("link", "set", "lo", "up", ns=self.ns)
+        self.gateway_cidr = gateway_cidr
+
+    def plug_eni(self, mac):
+        ip("link", "add", self.host_end, "address", mac, "type", "veth", "peer", "name", "gw0",
+           "netns", self.ns)
+        ip("addr", "add", self.gateway_cidr, "dev", "gw0", ns=self.ns)
+        ip("addr", "add", "169.254.169.254/32", "dev", "gw0", ns=self.ns)
+        ip("link", "set", "gw0", "up", ns=self.ns)
+        for addr, port in ((self.gateway, 8080), ("169.254.169.254", 80)):
+            p = subprocess.Popen(["ip", "netns", "exec", self.ns, "/usr/bin/python3", "-m",
+                                  "http.server", "--bind", addr, str(port)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.servers.append(p)
+        for addr, port in ((self.gateway, 8080), ("169.254.169.254", 80)):
+            wait_for(lambda: subprocess.run(
+                ["ip", "netns", "exec", self.ns, "/usr/bin/python3", "-c",
+                 f"import socket; socket.create_connection(('{addr}', {port}), 1)"],
+                capture_output=True).returncode == 0, what=f"server on {addr}:{port}")
+
+    def remove(self, mac):
+        for p in self.servers:
+            p.kill()
+            p.wait()
+        ip("netns", "del", self.ns, check=False)  # takes gw0 and so the veth with it
+        eni = link_by_mac(mac)
+        if eni:
+            ip("link", "del", eni["ifname"], check=False)
+
+
+def in_task(cid, script):
+    out = subprocess.run(["docker", "exec", cid, "sh", "-c", script], capture_output=True,
+                         text=True, timeout=30)
+    return out.stdout + out.stderr
+
+
+def http_get(cid, host, port):
+    return in_task(cid, f"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {host} {port}")
+
+
+def attachment(task):
+    return {d["name"]: d["value"] for d in task["attachments"][0]["details"]}
+
+
+@pytest.mark.parametrize("block_imds", [None, "false"], ids=["imds-blocked", "imds-allowed"])
+def test_awsvpc_task_on_a_simulated_eni(tmpdir_path, block_imds):
+    imds_port = harness.free_port()
+    cp = harness.ControlPlane(tmpdir_path, extra_args=[
+        "--imds", f"127.0.0.1:{imds_port}", "--imds-instance-id", "i-0a1b2c3d4e5f60718"]).start()
+    cluster = harness.unique()
+    subnet = Subnet("10.0.1.1/24")
+    mac = None
+    bridge_before = any(l["ifname"] == BRIDGE for l in links())
+    agent_dir = os.path.join(tmpdir_path, "agent")
+    os.makedirs(agent_dir)
+    agent = harness.Agent(agent_dir, cluster, cp.url,
+                          {"ECS_EXTERNAL": "false", "ECS_ENABLE_TASK_ENI": "true",
+                           "ECS_IMAGE_PULL_BEHAVIOR": "prefer-cached",
+                           "ECS_AWSVPC_BLOCK_IMDS": block_imds,
+                           "ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION": "1s"},
+                          env={"AWS_EC2_METADATA_SERVICE_ENDPOINT":
+                               f"http://127.0.0.1:{imds_port}"})
+    try:
+        cp.create_cluster(cluster)
+        docker("rmi", "-f", "amazon/amazon-ecs-pause:0.1.0", check=False)
+        agent.start()
+        instance = registered(cp, cluster, agent)
+        ci = cp.aws("ecs", "describe-container-instances", "--cluster", cluster,
+                    "--container-instances", instance)["containerInstances"][0]
+        attrs = {a["name"] for a in ci["attributes"]}
+        assert "ecs.capability.task-eni" in attrs
+        assert ("ecs.capability.task-eni-block-instance-metadata" in attrs) == (not block_imds)
+        # The pause image came from the tarball built with the agent, not a registry.
+        wait_for(lambda: docker_inspect("amazon/amazon-ecs-pause:0.1.0"),
+                 what="pause image loaded")
+
+        cp.register("vpc", [{"name": "app", "image": harness.BUSYBOX, "essential": True,
+                             "memory": 32, "command": ["sleep", "600"]}],
+                    network_mode="awsvpc")
+        out = cp.aws("ecs", "run-task", "--cluster", cluster, "--task-definition", "vpc",
+                     "--launch-type", "EC2", "--network-configuration",
+                     json.dumps({"awsvpcConfiguration": {"subnets": ["subnet-0abc"]}}))
+        arn = out["tasks"][0]["taskArn"]
+        eni = attachment(cp.describe_task(cluster, arn))
+        mac, eni_ip = eni["macAddress"], eni["privateIPv4Address"]
+        # The ENI arrives late, as a hot-plugged one does.
+        agent.wait_log(r"Waiting up to \d+ s for the ENI " + mac)
+        subnet.plug_eni(mac)
+        task = cp.wait_task(cluster, arn, "RUNNING", timeout=90)
+        assert cp.describe_task(cluster, arn)["attachments"][0]["status"] == "ATTACHED"
+        app = task["containers"][0]["runtimeId"]
+
+        pause = [docker_inspect(c) for c in harness.containers_of(cluster)]
+        pause = [c for c in pause
+                 if c["Config"]["Labels"]["com.amazonaws.ecs.container-name"] ==
+                 "~internal~ecs~pause"]
+        assert len(pause) == 1
+        pause = pause[0]
+        assert pause["HostConfig"]["NetworkMode"] == "none"
+        assert docker_inspect(app)["HostConfig"]["NetworkMode"] == "container:" + pause["Id"]
+        pid = str(pause["State"]["Pid"])
+
+        # The kernel's view of the task namespace.
+        addrs = json.loads(subprocess.run(["nsenter", "-t", pid, "-n", "ip", "-j", "addr"],
+                                          capture_output=True, text=True).stdout)
+        by_name = {a["ifname"]: a for a in addrs}
+        assert by_name["eth0"]["address"] == mac
+        assert f"{eni_ip}/24" in {f"{i['local']}/{i['prefixlen']}"
+                                  for i in by_name["eth0"]["addr_info"]}
+        assert "ecs-eth0" in by_name
+        routes = subprocess.run(["nsenter", "-t", pid, "-n", "ip", "route"],
+                                capture_output=True, text=True).stdout
+        assert "default via 10.0.1.1 dev eth0" in routes
+        assert ("blackhole 169.254.169.254" in routes) == (not block_imds)
+        assert not link_by_mac(mac)  # no longer in the host namespace
+
+        # From inside the task container.
+        assert eni_ip in in_task(app, "ip addr show eth0")
+        assert "HTTP/1.0 200" in http_get(app, "10.0.1.1", 8080)
+        assert "404" in http_get(app, "169.254.170.2", 80)
+        # The instance metadata address: blocked by default, reachable when allowed.
+        assert ("HTTP/1.0 200" in http_get(app, "169.254.169.254", 80)) == bool(block_imds)
+        # DNS from the ENI (the control plane gives the subnet's second address).
+        assert "nameserver 10.0.1.2" in in_task(app, "cat /etc/resolv.conf")
+
+        # A SIGKILLed agent comes back to the same namespace: nothing recreated, all working.
+        agent.kill()
+        agent.start()
+        agent.wait_log(r"Restored 1 task")
+        registered(cp, cluster, agent)
+        agent.wait_log(r"ENI " + mac + " is eth0 of the task namespace.*\n(.*\n)*.*ENI " + mac +
+                       " is eth0 of the task namespace")
+        assert sorted(harness.containers_of(cluster)) == sorted([app, pause["Id"]])
+        assert "HTTP/1.0 200" in http_get(app, "10.0.1.1", 8080)
+        assert cp.describe_task(cluster, arn)["lastStatus"] == "RUNNING"
+
+        cp.stop_task(cluster, arn)
+        cp.wait_task(cluster, arn, "STOPPED", timeout=60)
+        # The ENI is back on the host, down, under the official name; nothing else left.
+        back = wait_for(lambda: link_by_mac(mac), what="ENI back in the host namespace")
+        assert back["ifname"] == "ecs" + mac.replace(":", "")[:6]
+        wait_for(lambda: not [c for c in harness.containers_of(cluster)], timeout=30,
+                 what="task and pause containers removed")
+        assert not [l for l in links() if l.get("master") == BRIDGE]
+    finally:
+        agent.kill()
+        cp.stop()
+        harness.remove_containers_of(cluster)
+        subnet.remove(mac or "none")
+        if not bridge_before:
+            ip("link", "del", BRIDGE, check=False)
