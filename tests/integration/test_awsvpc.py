@@ -41,12 +41,14 @@ class Subnet:
         ip("link", "set", "lo", "up", ns=self.ns)
         self.gateway_cidr = gateway_cidr
 
-    def plug_eni(self, mac):
+    def plug_eni(self, mac, servers=True):
         ip("link", "add", self.host_end, "address", mac, "type", "veth", "peer", "name", "gw0",
            "netns", self.ns)
         ip("addr", "add", self.gateway_cidr, "dev", "gw0", ns=self.ns)
         ip("addr", "add", "169.254.169.254/32", "dev", "gw0", ns=self.ns)
         ip("link", "set", "gw0", "up", ns=self.ns)
+        if not servers:
+            return
         for addr, port in ((self.gateway, 8080), ("169.254.169.254", 80)):
             p = subprocess.Popen(["ip", "netns", "exec", self.ns, "/usr/bin/python3", "-m",
                                   "http.server", "--bind", addr, str(port)],
