@@ -164,6 +164,8 @@ def test_awsvpc_task_on_a_simulated_eni(tmpdir_path, block_imds):
         assert ("HTTP/1.0 200" in http_get(app, "169.254.169.254", 80)) == bool(block_imds)
         # DNS from the ENI (the control plane gives the subnet's second address).
         assert "nameserver 10.0.1.2" in in_task(app, "cat /etc/resolv.conf")
+        assert f"{eni_ip}\t{eni['privateDnsName']}" in in_task(app, "cat /etc/hosts")
+        assert in_task(app, "hostname").strip() == eni["privateDnsName"]
 
         # A SIGKILLed agent comes back to the same namespace: nothing recreated, all working.
         agent.kill()
