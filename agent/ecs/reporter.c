@@ -125,6 +125,35 @@ static struct task_queue *queue_new(struct reporter *r, const char *arn, struct 
         return q;
 }
 
+/* Starts the queue over for t from what ECS accepted (t's sent statuses). */
+static int queue_reset(struct task_queue *q, struct ecs_task *t)
+{
+        enum container_status *queued = calloc(t->n_containers + 1, sizeof(*queued));
+
+        if (!queued)
+                return -ENOMEM;
+        awsjson_call_cancel(q->call);
+        if (q->call)
+                q->reporter->in_flight--;
+        q->call = NULL;
+        q->retry = sd_event_source_disable_unref(q->retry);
+        while (q->head) {
+                struct report_event *n = q->head->next;
+                event_free(q->head);
+                q->head = n;
+        }
+        q->tail = NULL;
+        q->n_events = 0;
+        ecs_task_unref(q->task);
+        q->task = ecs_task_ref(t);
+        free(q->queued);
+        q->queued = queued;
+        q->queued_task = reportable_task(t->sent_status);
+        for (size_t i = 0; i < t->n_containers; i++)
+                q->queued[i] = reportable_container(t->containers[i].sent_status);
+        return 0;
+}
+
 static void queue_push(struct task_queue *q, struct report_event *ev)
 {
         if (q->tail)
@@ -283,6 +312,13 @@ void reporter_task_changed(struct reporter *r, struct ecs_task *t)
         }
         if (!q->task)
                 return;
+        /* The engine replaced the task object (a task rebuilt from labels got its definition
+         * back): start over from what ECS accepted; a change in flight may go out twice,
+         * none is lost. */
+        if (q->task != t && queue_reset(q, t) < 0) {
+                log_oom();
+                return;
+        }
         enum task_status ts = reportable_task(t->known_status);
         bool task_new = ts > q->queued_task;
         include = calloc(t->n_containers + 1, sizeof(bool));

@@ -1706,6 +1706,12 @@ static void adopt_definition(struct engine_task *et, struct ecs_task *t)
         t->sent_status = old->sent_status;
         t->known_status_time = old->known_status_time;
         t->desired_status = old->desired_status; /* the caller raises it as usual */
+        /* awsvpc: the adopted pause container goes on holding the namespace. */
+        if (old->pause_docker_id && !t->pause_docker_id) {
+                t->pause_docker_id = TAKE_PTR(old->pause_docker_id);
+                free(t->pause_docker_name);
+                t->pause_docker_name = TAKE_PTR(old->pause_docker_name);
+        }
         et->task = ecs_task_ref(t);
         ecs_task_unref(old);
         et->rebuilt = false;
@@ -1910,6 +1916,16 @@ static void rebuild_from_labels(struct engine *e, const struct docker_container_
                                   arn);
                 }
                 struct ecs_task *t = et->task;
+                if (streq(name, TASKNET_PAUSE_CONTAINER_NAME)) {
+                        /* awsvpc: adopted as the task's namespace holder, not reported. */
+                        t->network_mode = NETWORK_MODE_AWSVPC;
+                        free(t->pause_docker_id);
+                        free(t->pause_docker_name);
+                        t->pause_docker_id = strdup(d->id);
+                        t->pause_docker_name = strdup(strempty(d->name));
+                        et->network_ready = true;
+                        continue;
+                }
                 struct ecs_container *l =
                     realloc(t->containers, (t->n_containers + 1) * sizeof(*t->containers));
                 if (!l)

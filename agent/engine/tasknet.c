@@ -360,56 +360,6 @@ static void on_pause_stopped(const struct docker_result *res, void *ud)
         op_done(o, 0, NULL);
 }
 
-static void on_teardown_inspect(const struct docker_result *res, const struct docker_container *c,
-                                void *ud)
-{
-        struct op *o = ud;
-        struct ecs_task *t = o->t;
-        struct net_ns *ns = NULL;
-        struct net_eni eni;
-        int r;
-
-        o->call = NULL;
-        r = eni_of(o->n, t, &eni);
-        if (r >= 0) {
-                struct net_awsvpc_params ap = awsvpc_params(o->n, &eni);
-                /* A namespace that is gone already gave the ENI back (the kernel does). */
-                bool live =
-                    res->error >= 0 && c->running && c->pid > 0 && open_netns(c->pid, &ns) >= 0;
-                r = net_awsvpc_teardown(&ap, live ? net_ns_fd(ns) : -1);
-                net_ns_free(ns);
-        }
-        if (r < 0)
-                log_warning_errno(r, "Task %s: network teardown: %m", t->arn);
-        else
-                log_info("Task %s: ENI %s returned to the host", t->arn, t->eni->mac);
-        if (res->error < 0 || !c->running) {
-                op_done(o, 0, NULL);
-                return;
-        }
-        if (docker_container_stop(o->n->p.docker, c->id, PAUSE_STOP_GRACE_SEC, 0, on_pause_stopped,
-                                  o, &o->call) < 0)
-                op_done(o, -ENOMEM, "out of memory");
-}
-
-int tasknet_teardown(struct tasknet *n, struct ecs_task *t, tasknet_done_fn cb, void *ud)
-{
-        struct op *o;
-        const char *ref = t->pause_docker_id ? t->pause_docker_id : t->pause_docker_name;
-
-        if (!t->eni || !ref)
-                return -ENOENT;
-        o = op_new(n, t, OP_TEARDOWN, cb, ud);
-        if (!o)
-                return -EBUSY;
-        if (docker_container_inspect(n->p.docker, ref, DOCKER_TIMEOUT_USEC, on_teardown_inspect, o,
-                                     &o->call) < 0) {
-                op_free(o);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 static void on_pause_removed(const struct docker_result *res, void *ud)
 {
         struct op *o = ud;
@@ -423,22 +373,77 @@ static void on_pause_removed(const struct docker_result *res, void *ud)
         op_done(o, 0, NULL);
 }
 
-int tasknet_release(struct tasknet *n, struct ecs_task *t, tasknet_done_fn cb, void *ud)
+static void on_teardown_inspect(const struct docker_result *res, const struct docker_container *c,
+                                void *ud)
+{
+        struct op *o = ud;
+        struct ecs_task *t = o->t;
+        struct net_ns *ns = NULL;
+        struct net_eni eni;
+        bool live = false;
+        int r;
+
+        o->call = NULL;
+        /* A task rebuilt from labels knows its pause container but not its ENI: the kernel
+         * hands a physical ENI back when the namespace goes. */
+        r = t->eni ? eni_of(o->n, t, &eni) : 0;
+        if (r >= 0 && t->eni) {
+                struct net_awsvpc_params ap = awsvpc_params(o->n, &eni);
+                /* A namespace that is gone already gave the ENI back (the kernel does). */
+                live = res->error >= 0 && c->running && c->pid > 0 && open_netns(c->pid, &ns) >= 0;
+                r = net_awsvpc_teardown(&ap, live ? net_ns_fd(ns) : -1);
+                net_ns_free(ns);
+        }
+        if (r < 0)
+                log_warning_errno(r, "Task %s: network teardown: %m", t->arn);
+        else if (live && t->eni)
+                log_info("Task %s: ENI %s returned to the host", t->arn, t->eni->mac);
+        if (o->kind == OP_RELEASE) {
+                const char *ref = t->pause_docker_id ? t->pause_docker_id : t->pause_docker_name;
+                if (docker_container_remove(o->n->p.docker, ref, true, true, DOCKER_TIMEOUT_USEC,
+                                            on_pause_removed, o, &o->call) < 0)
+                        op_done(o, -ENOMEM, "out of memory");
+                return;
+        }
+        if (res->error < 0 || !c->running) {
+                op_done(o, 0, NULL);
+                return;
+        }
+        if (docker_container_stop(o->n->p.docker, c->id, PAUSE_STOP_GRACE_SEC, 0, on_pause_stopped,
+                                  o, &o->call) < 0)
+                op_done(o, -ENOMEM, "out of memory");
+}
+
+/* Both start by giving the ENI back (when the agent died between a stop and its teardown,
+ * the cleanup still finds the ENI in the namespace), then stop or remove the pause
+ * container. */
+static int start_teardown(struct tasknet *n, struct ecs_task *t, enum op_kind kind,
+                          tasknet_done_fn cb, void *ud)
 {
         struct op *o;
         const char *ref = t->pause_docker_id ? t->pause_docker_id : t->pause_docker_name;
 
         if (!ref)
                 return -ENOENT;
-        o = op_new(n, t, OP_RELEASE, cb, ud);
+        o = op_new(n, t, kind, cb, ud);
         if (!o)
                 return -EBUSY;
-        if (docker_container_remove(n->p.docker, ref, true, true, DOCKER_TIMEOUT_USEC,
-                                    on_pause_removed, o, &o->call) < 0) {
+        if (docker_container_inspect(n->p.docker, ref, DOCKER_TIMEOUT_USEC, on_teardown_inspect, o,
+                                     &o->call) < 0) {
                 op_free(o);
                 return -ENOMEM;
         }
         return 0;
+}
+
+int tasknet_teardown(struct tasknet *n, struct ecs_task *t, tasknet_done_fn cb, void *ud)
+{
+        return start_teardown(n, t, OP_TEARDOWN, cb, ud);
+}
+
+int tasknet_release(struct tasknet *n, struct ecs_task *t, tasknet_done_fn cb, void *ud)
+{
+        return start_teardown(n, t, OP_RELEASE, cb, ud);
 }
 
 void tasknet_cancel(struct tasknet *n, struct ecs_task *t)

@@ -178,6 +178,20 @@ def test_awsvpc_task_on_a_simulated_eni(tmpdir_path, block_imds):
         assert "HTTP/1.0 200" in http_get(app, "10.0.1.1", 8080)
         assert cp.describe_task(cluster, arn)["lastStatus"] == "RUNNING"
 
+        if not block_imds:
+            # Saved state lost: the task is rebuilt from labels, the pause container adopted
+            # as its namespace holder (never reported as a container), and the stop below
+            # still returns the ENI.
+            agent.kill()
+            tasks_dir = os.path.join(agent.datadir, "tasks")
+            for f in os.listdir(tasks_dir):
+                os.unlink(os.path.join(tasks_dir, f))
+            agent.start()
+            agent.wait_log(r"rebuilt from the labels")
+            registered(cp, cluster, agent)
+            assert sorted(harness.containers_of(cluster)) == sorted([app, pause["Id"]])
+            assert "HTTP/1.0 200" in http_get(app, "10.0.1.1", 8080)
+
         cp.stop_task(cluster, arn)
         cp.wait_task(cluster, arn, "STOPPED", timeout=60)
         # The ENI is back on the host, down, under the official name; nothing else left.
@@ -186,6 +200,9 @@ def test_awsvpc_task_on_a_simulated_eni(tmpdir_path, block_imds):
         wait_for(lambda: not [c for c in harness.containers_of(cluster)], timeout=30,
                  what="task and pause containers removed")
         assert not [l for l in links() if l.get("master") == BRIDGE]
+    except BaseException:
+        print(f"--- agent log (tail) ---\n{agent.read_log()[-8000:]}")
+        raise
     finally:
         agent.kill()
         cp.stop()

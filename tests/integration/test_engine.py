@@ -104,3 +104,28 @@ def test_dockerd_restart_is_noticed_and_reported(cp, cluster, make_agent):
     # The agent goes on working with the restarted daemon.
     arn2 = cp.run_task(cluster, "fragile")[0]
     cp.wait_task(cluster, arn2, "RUNNING", timeout=60)
+
+
+def test_cleaned_up_tasks_leave_nothing_behind(cp, cluster, make_agent):
+    """Tasks that ran, stopped and were cleaned up leave no containers, no state files and
+    no memory: the ASan agent's leak check at exit (exit code 86 on a leak) covers every
+    path of a task's life, health checks and TCS publishing included."""
+    cp.register("churn", [
+        {"name": "app", "image": harness.BUSYBOX, "essential": True, "memory": 16,
+         "command": ["sh", "-c", "sleep 2"],
+         "healthCheck": {"command": ["CMD-SHELL", "exit 0"], "interval": 1, "timeout": 2,
+                         "retries": 1}},
+        {"name": "side", "image": harness.BUSYBOX, "essential": False, "memory": 16,
+         "command": ["sleep", "300"]}], cpu="128", memory="64")
+    agent = make_agent({"ECS_IMAGE_PULL_BEHAVIOR": "prefer-cached",
+                        "ECS_CONTAINER_STOP_TIMEOUT": "1s",
+                        "ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION": "1s"})
+    registered(cp, cluster, agent)
+    arns = cp.run_task(cluster, "churn", count=5) + cp.run_task(cluster, "churn", count=5)
+    for arn in arns:
+        cp.wait_task(cluster, arn, "STOPPED", timeout=90)
+    wait_for(lambda: not harness.containers_of(cluster), timeout=60,
+             what="containers removed at cleanup")
+    tasks_dir = os.path.join(agent.datadir, "tasks")
+    wait_for(lambda: not os.listdir(tasks_dir), timeout=30, what="state files removed")
+    assert agent.stop() == 0, agent.read_log()[-4000:]

@@ -125,3 +125,27 @@ def test_unavailable_log_driver_refused(cp, cluster, make_agent):
     body = cp.wait_report(arn)
     assert "ECS_AVAILABLE_LOGGING_DRIVERS" in body["containers"][0]["reason"]
     assert not harness.containers_of(cluster)
+
+
+def test_run_task_overrides(cp, cluster, make_agent):
+    # RunTask's containerOverrides: the command travels as the container's overrides, the
+    # environment, cpu and memory inside the container model (§2.6.2).
+    cp.register("over", [{"name": "app", "image": harness.BUSYBOX, "essential": True,
+                          "memory": 16, "cpu": 10, "command": ["sleep", "300"],
+                          "environment": [{"name": "MODE", "value": "default"}]}])
+    agent = make_agent(SETTINGS)
+    registered(cp, cluster, agent)
+    arn = cp.run_task(cluster, "over", overrides={"containerOverrides": [
+        {"name": "app", "command": ["sh", "-c", "echo overridden; sleep 300"],
+         "environment": [{"name": "MODE", "value": "override"},
+                         {"name": "EXTRA", "value": "1"}],
+         "cpu": 64, "memory": 48}]})[0]
+    task = cp.wait_task(cluster, arn, "RUNNING", timeout=60)
+    d = docker_inspect(by_name(task)["app"]["runtimeId"])
+    assert d["Config"]["Cmd"] == ["sh", "-c", "echo overridden; sleep 300"]
+    env = dict(e.split("=", 1) for e in d["Config"]["Env"])
+    assert env["MODE"] == "override" and env["EXTRA"] == "1"
+    assert d["HostConfig"]["CpuShares"] == 64
+    assert d["HostConfig"]["Memory"] == 48 * 1024 * 1024
+    cp.stop_task(cluster, arn)
+    cp.wait_task(cluster, arn, "STOPPED", timeout=60)
