@@ -1,6 +1,7 @@
 /* The task engine: one state machine step per task, driven by Docker call completions and
  * Docker events. Each container moves one status at a time toward its desired status; the
  * task's known status follows from its containers (§4.3, §4.4). */
+#include <malloc.h>
 #include <stdarg.h>
 
 #include "ecs/backoff.h"
@@ -1604,6 +1605,9 @@ static void engine_remove_task(struct engine *e, struct engine_task *et)
                 e->cb.task_removed(e, et->task, e->userdata);
         log_info("Task %s: cleaned up", et->task->arn);
         engine_task_free(et);
+        /* What the task used goes back to the kernel, not only to malloc's free lists: the
+         * heap is small (a few MiB), so walking it once per cleaned-up task is cheap. */
+        malloc_trim(0);
 }
 
 static void on_remove(const struct docker_result *res, void *ud)
