@@ -217,6 +217,15 @@ static void handle_stop_ack(struct acs_session *s, struct acs_stop_verification_
         }
 }
 
+/* waitTimeoutMs comes from the peer: bounded, so the conversion cannot overflow. */
+#define ATTACH_WAIT_MAX_MSEC (60 * 60 * 1000)
+static uint64_t attach_wait_usec(const struct acs_attach_eni_message *m)
+{
+        int64_t ms =
+            m->wait_timeout_ms < ATTACH_WAIT_MAX_MSEC ? m->wait_timeout_ms : ATTACH_WAIT_MAX_MSEC;
+        return (uint64_t)ms * USEC_PER_MSEC;
+}
+
 static void handle_update(struct acs_session *s, struct acs_update_message *m)
 {
         char *nack = NULL;
@@ -277,8 +286,7 @@ static bool on_message(struct wsession *ws, const char *data, size_t len, void *
                                 const struct acs_eni *eni = &m.attach_eni.enis[i];
                                 int er = eniwatch_expect(s->p.eniwatch, m.attach_eni.task_arn,
                                                          eni->attachment_arn, eni->mac_address,
-                                                         (uint64_t)m.attach_eni.wait_timeout_ms *
-                                                             USEC_PER_MSEC);
+                                                         attach_wait_usec(&m.attach_eni));
                                 if (er < 0)
                                         log_warning_errno(er, "ACS: ENI %s not watched: %m",
                                                           eni->mac_address);

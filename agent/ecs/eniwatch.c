@@ -65,8 +65,8 @@ static void report(struct expectation *x)
         };
         int r;
 
+        /* The deadline stays: past it ECS has given up on the attachment (§2.9). */
         x->watch = net_link_watch_free(x->watch);
-        x->expiry = sd_event_source_disable_unref(x->expiry);
         if (x->call)
                 return;
         r = ecs_build_task_attachment_change(x->w->cluster, x->task_arn, x->attachment_arn,
@@ -90,8 +90,8 @@ static void on_link(struct net_link_watch *lw, int ifindex, const char *name, vo
 static int on_expiry(sd_event_source *s, uint64_t usec, void *ud)
 {
         struct expectation *x = ud;
-        log_warning("ENI attachment %s of task %s: no link appeared in time; giving up",
-                    x->attachment_arn, x->task_arn);
+        log_warning("ENI attachment %s of task %s: %s in time; giving up", x->attachment_arn,
+                    x->task_arn, x->call ? "not reported" : "no link appeared");
         expectation_free(x);
         return 0;
 }
@@ -107,8 +107,12 @@ int eniwatch_expect(struct eniwatch *w, const char *task_arn, const char *attach
         if (net_mac_parse(mac, m) < 0 || isempty(task_arn) || isempty(attachment_arn))
                 return -EINVAL;
         for (x = w->list; x; x = x->next)
-                if (streq(x->attachment_arn, attachment_arn))
-                        return 0; /* already waiting or reporting */
+                if (streq(x->attachment_arn, attachment_arn)) {
+                        /* Sent again: waiting or reporting already, with a new deadline. */
+                        if (x->expiry)
+                                (void)sd_event_source_set_time_relative(x->expiry, timeout_usec);
+                        return 0;
+                }
         x = calloc(1, sizeof(*x));
         if (!x)
                 return -ENOMEM;
@@ -129,6 +133,11 @@ int eniwatch_expect(struct eniwatch *w, const char *task_arn, const char *attach
                 expectation_free(x);
                 return r;
         }
+        r = ecs_loop_add_timer(w->loop, timeout_usec, on_expiry, x, &x->expiry);
+        if (r < 0) {
+                expectation_free(x);
+                return r;
+        }
         if (net_find_link_by_mac(NULL, m, NULL, name) >= 0) {
                 log_info("ENI for attachment %s is %s", attachment_arn, name);
                 report(x);
@@ -136,11 +145,6 @@ int eniwatch_expect(struct eniwatch *w, const char *task_arn, const char *attach
         }
         log_info("Waiting up to %llu s for the ENI %s of task %s",
                  (unsigned long long)(timeout_usec / USEC_PER_SEC), mac, task_arn);
-        r = ecs_loop_add_timer(w->loop, timeout_usec, on_expiry, x, &x->expiry);
-        if (r < 0) {
-                expectation_free(x);
-                return r;
-        }
         return 0;
 }
 

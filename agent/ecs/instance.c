@@ -17,7 +17,6 @@
 #include "ecs/httpd.h"
 #include "ecs/net.h"
 #include "ecs/imds.h"
-#include <limits.h>
 
 #include "ecs/instance.h"
 #include "ecs/jsonutil.h"

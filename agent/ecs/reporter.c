@@ -133,6 +133,7 @@ static int queue_reset(struct task_queue *q, struct ecs_task *t)
         if (!queued)
                 return -ENOMEM;
         awsjson_call_cancel(q->call);
+        bool freed_slot = q->call != NULL;
         if (q->call)
                 q->reporter->in_flight--;
         q->call = NULL;
@@ -151,6 +152,8 @@ static int queue_reset(struct task_queue *q, struct ecs_task *t)
         q->queued_task = reportable_task(t->sent_status);
         for (size_t i = 0; i < t->n_containers; i++)
                 q->queued[i] = reportable_container(t->containers[i].sent_status);
+        if (freed_slot)
+                kick_all(q->reporter); /* a queue may have waited for that slot */
         return 0;
 }
 

@@ -21,8 +21,6 @@
 #define PING_TIMEOUT_USEC (10 * USEC_PER_SEC)
 #define MAX_MESSAGE       (1U * 1024U * 1024U)
 
-static const char *const health_names[] = {"UNKNOWN", "HEALTHY", "UNHEALTHY"};
-
 struct tcs_session {
         struct tcs_session_params p;
         char *cluster, *instance_arn, *region, *docker_version;
@@ -93,7 +91,7 @@ static int encode_task_health(const struct ecs_task *t, json_object *arr)
                         return -ENOMEM;
                 }
                 if ((r = json_add_string(co, "containerName", c->name)) < 0 ||
-                    (r = json_add_string(co, "healthStatus", health_names[h])) < 0 ||
+                    (r = json_add_string(co, "healthStatus", health_status_to_string(h))) < 0 ||
                     (c->health_since &&
                      (r = json_add_epoch(co, "statusSince", c->health_since)) < 0))
                         return r;
@@ -230,14 +228,14 @@ fail:
 
 /* ---- publishing ---- */
 
-static void send_signed(struct tcs_session *s, const struct aws_credentials *c, char *payload)
+static int send_signed(struct tcs_session *s, const struct aws_credentials *c, char *payload)
 {
         _cleanup_free_ char *frame = NULL;
         int r;
 
         if (!payload) {
                 log_oom();
-                return;
+                return -ENOMEM;
         }
         r = tcs_sign_frame(wsession_url(s->ws), s->region, c, realtime_usec(), payload, &frame);
         if (r >= 0)
@@ -245,6 +243,7 @@ static void send_signed(struct tcs_session *s, const struct aws_credentials *c, 
         if (r < 0)
                 log_warning_errno(r, "TCS: failed to send a message: %m");
         free(payload);
+        return r;
 }
 
 struct collect {
@@ -280,15 +279,19 @@ static void publish_health(struct tcs_session *s, const struct aws_credentials *
                 free(col.tasks);
                 return;
         }
-        for (size_t i = 0; i < col.n; i += TCS_TASKS_PER_REQUEST) {
+        bool sent = true;
+        for (size_t i = 0; sent && i < col.n; i += TCS_TASKS_PER_REQUEST) {
                 size_t k = MIN(col.n - i, (size_t)TCS_TASKS_PER_REQUEST);
                 char *text = NULL;
                 if (tcs_encode_health(s->cluster, s->instance_arn, id, col.tasks + i, k,
-                                      i + k == col.n, now, &text) < 0) {
-                        log_oom();
-                        break;
-                }
-                send_signed(s, cred, text);
+                                      i + k == col.n, now, &text) < 0)
+                        text = NULL; /* send_signed reports it */
+                sent = send_signed(s, cred, text) >= 0;
+        }
+        if (!sent) {
+                /* Nothing marked as published: the next change or tick sends it again. */
+                free(col.tasks);
+                return;
         }
         for (size_t i = 0; i < col.n; i++)
                 for (size_t j = 0; j < col.tasks[i]->n_containers; j++) {
@@ -311,7 +314,7 @@ static void publish_instance_status(struct tcs_session *s, const struct aws_cred
                 log_oom();
                 return;
         }
-        send_signed(s, cred, text);
+        (void)send_signed(s, cred, text);
 }
 
 enum { PUBLISH_HEALTH = 1 << 0, PUBLISH_STATUS = 1 << 1 };
@@ -445,8 +448,9 @@ static bool on_message(struct wsession *ws, const char *data, size_t len, void *
         size_t tl = strlen(type);
         if ((tl > 9 && streq(type + tl - 9, "Exception")) ||
             streq(type, "StopTelemetrySessionMessage")) {
+                /* Recognised, but only heartbeats and acks keep the session alive (§3.4). */
                 log_warning("TCS: %s: %s", type, strna(text));
-                return true;
+                return false;
         }
         log_info("TCS: ignoring a message of unknown type %.64s", type);
         return false;

@@ -1945,6 +1945,18 @@ static void rebuild_from_labels(struct engine *e, const struct docker_container_
                 c->known_status = CONTAINER_STATUS_CREATED;
                 c->desired_status = CONTAINER_STATUS_RUNNING;
         }
+        /* Only a pause container left: the task's containers are gone, so it is stopped and
+         * its cleanup removes the pause container. */
+        for (size_t i = 0; i < e->n_tasks; i++) {
+                struct ecs_task *t = e->tasks[i]->task;
+                if (!e->tasks[i]->rebuilt || t->n_containers > 0 || !t->pause_docker_name ||
+                    t->known_status >= TASK_STATUS_STOPPED)
+                        continue;
+                t->desired_status = TASK_STATUS_STOPPED;
+                t->known_status = TASK_STATUS_STOPPED;
+                t->known_status_time = realtime_usec();
+                mark_dirty(e, e->tasks[i]);
+        }
 }
 
 static void on_restore_list(const struct docker_result *res,

@@ -97,6 +97,18 @@ const char *network_mode_to_string(enum network_mode m)
         return name_of(network_mode_names, _NETWORK_MODE_MAX, m);
 }
 
+static const char *const health_names[] = {"UNKNOWN", "HEALTHY", "UNHEALTHY"};
+
+const char *health_status_to_string(int h)
+{
+        return name_of(health_names, ELEMENTSOF(health_names), h);
+}
+
+int health_status_from_string(const char *s)
+{
+        return lookup(health_names, ELEMENTSOF(health_names), s);
+}
+
 enum network_mode network_mode_from_string(const char *s)
 {
         if (isempty(s))

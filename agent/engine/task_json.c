@@ -36,9 +36,6 @@ _Static_assert(sizeof(struct restart_policy) == 32,
                "struct restart_policy changed: update task_json.c");
 #endif
 
-/* health_status of the model: 0 unknown, 1 healthy, 2 unhealthy (the §4.1 strings). */
-static const char *const health_names[] = {"UNKNOWN", "HEALTHY", "UNHEALTHY"};
-
 /* Generous for vCPUs, and keeps the value an ordinary finite double. */
 #define TASK_JSON_MAX_CPU 1.0e6
 
@@ -255,7 +252,7 @@ static int write_container(json_object *o, const struct ecs_container *c)
 {
         int r;
 
-        if (c->health_status < 0 || (size_t)c->health_status >= ELEMENTSOF(health_names))
+        if (!health_status_to_string(c->health_status))
                 return -EINVAL;
         /* Definition. */
         if ((r = add_str(o, "name", c->name)) < 0 || (r = add_str(o, "arn", c->arn)) < 0 ||
@@ -287,7 +284,8 @@ static int write_container(json_object *o, const struct ecs_container *c)
             (r = json_add_bool(o, "hasExitCode", c->has_exit_code)) < 0 ||
             (r = add_str(o, "reason", c->reason)) < 0 || (r = write_bindings(o, c)) < 0 ||
             (r = add_str(o, "endpointId", c->endpoint_id)) < 0 ||
-            (r = json_add_string(o, "healthStatus", health_names[c->health_status])) < 0 ||
+            (r = json_add_string(o, "healthStatus", health_status_to_string(c->health_status))) <
+                0 ||
             (r = add_time(o, "healthSince", c->health_since)) < 0 ||
             (r = add_time(o, "createdAt", c->created_at)) < 0 ||
             (r = add_time(o, "startedAt", c->started_at)) < 0 ||
@@ -364,8 +362,7 @@ static int write_task(json_object *o, const struct ecs_task *t)
             (r = add_time(o, "createdAt", t->created_at)) < 0 || (r = write_eni(o, t->eni)) < 0 ||
             (r = add_str(o, "pauseDockerId", t->pause_docker_id)) < 0 ||
             (r = add_str(o, "pauseDockerName", t->pause_docker_name)) < 0 ||
-            (r = add_str(o, "localIp", t->local_ip)) < 0 ||
-            (r = json_add_bool(o, "eniAttachedSent", t->eni_attached_sent)) < 0)
+            (r = add_str(o, "localIp", t->local_ip)) < 0)
                 return r;
 
         if ((r = add_array(o, "containers", t->n_containers, &a)) < 0)
@@ -628,10 +625,7 @@ static int parse_condition(const char *s)
 }
 static int parse_health(const char *s)
 {
-        for (size_t i = 0; i < ELEMENTSOF(health_names); i++)
-                if (streq(s, health_names[i]))
-                        return (int)i;
-        return -EINVAL;
+        return health_status_from_string(s);
 }
 
 static int read_ports(struct dec *d, const char *w, json_object *o, struct ecs_container *c)
@@ -1011,8 +1005,7 @@ static int read_task(struct dec *d, json_object *o, struct ecs_task *t)
             (r = read_eni(d, o, t)) < 0 ||
             (r = get_str(d, w, o, "pauseDockerId", false, &t->pause_docker_id)) < 0 ||
             (r = get_str(d, w, o, "pauseDockerName", false, &t->pause_docker_name)) < 0 ||
-            (r = get_str(d, w, o, "localIp", false, &t->local_ip)) < 0 ||
-            (r = get_bool(d, w, o, "eniAttachedSent", &t->eni_attached_sent)) < 0)
+            (r = get_str(d, w, o, "localIp", false, &t->local_ip)) < 0)
                 return r;
         t->network_mode = mode;
         t->desired_status = des;

@@ -13,6 +13,7 @@
 
 #define DOCKER_TIMEOUT_USEC  (60 * USEC_PER_SEC)
 #define PAUSE_STOP_GRACE_SEC 5
+#define ENI_RETRY_USEC       (200 * USEC_PER_MSEC)
 
 enum op_kind { OP_SETUP, OP_TEARDOWN, OP_RELEASE };
 
@@ -25,7 +26,8 @@ struct op {
         void *ud;
         struct docker_call *call;
         struct net_link_watch *watch;
-        sd_event_source *timer;
+        sd_event_source *timer; /* the deadline for a missing ENI */
+        sd_event_source *retry;
         bool created; /* this op already tried to create the pause container */
         struct op *next;
 };
@@ -50,6 +52,7 @@ static void op_free(struct op *o)
         docker_call_cancel(o->call);
         net_link_watch_free(o->watch);
         sd_event_source_disable_unref(o->timer);
+        sd_event_source_disable_unref(o->retry);
         ecs_task_unref(o->t);
         free(o->cgroup_parent);
         free(o);
@@ -115,6 +118,13 @@ static int open_netns(int pid, struct net_ns **ret)
 
 /* ---- setup ---- */
 
+/* A Docker call that could not even start ends the operation. */
+static void check_call(struct op *o, int r)
+{
+        if (r < 0)
+                op_done(o, r, "cannot call Docker: %s", strerror(-r));
+}
+
 static void setup_inspect(struct op *o);
 static void setup_network(struct op *o, int pid);
 
@@ -129,28 +139,39 @@ static void on_eni_link(struct net_link_watch *w, int ifindex, const char *name,
 {
         struct op *o = ud;
         o->watch = net_link_watch_free(o->watch);
-        o->timer = sd_event_source_disable_unref(o->timer);
         log_info("Task %s: ENI %s appeared as %s", o->t->arn, o->t->eni->mac, name);
         setup_inspect(o); /* the pause PID again: it may have changed meanwhile */
 }
 
+static int on_eni_retry(sd_event_source *s, uint64_t usec, void *ud)
+{
+        struct op *o = ud;
+        o->retry = sd_event_source_disable_unref(o->retry);
+        setup_inspect(o);
+        return 0;
+}
+
 static void wait_for_eni(struct op *o, const struct net_eni *eni)
 {
-        int r;
+        int r = 0;
 
-        if (o->watch)
+        if (o->watch || o->retry)
                 return;
-        r = net_link_watch_new(ecs_loop_event(o->n->p.loop), -1, eni->mac, on_eni_link, o,
-                               &o->watch);
-        if (r >= 0 && net_find_link_by_mac(NULL, eni->mac, NULL, NULL) >= 0) {
-                /* It arrived between the setup attempt and the subscription. */
-                o->watch = net_link_watch_free(o->watch);
-                setup_inspect(o);
-                return;
-        }
-        if (r >= 0)
+        /* One deadline for the whole wait, however often the setup is tried again. */
+        if (!o->timer)
                 r = ecs_loop_add_timer(o->n->p.loop, o->n->p.eni_wait_usec, on_eni_timeout, o,
                                        &o->timer);
+        if (r >= 0)
+                r = net_link_watch_new(ecs_loop_event(o->n->p.loop), -1, eni->mac, on_eni_link, o,
+                                       &o->watch);
+        if (r >= 0 && net_find_link_by_mac(NULL, eni->mac, NULL, NULL) >= 0) {
+                /* It arrived between the setup attempt and the subscription (or the setup
+                 * could not take it yet): try again shortly. */
+                o->watch = net_link_watch_free(o->watch);
+                r = ecs_loop_add_timer(o->n->p.loop, ENI_RETRY_USEC, on_eni_retry, o, &o->retry);
+                if (r >= 0)
+                        return;
+        }
         if (r < 0) {
                 op_done(o, r, "cannot wait for ENI %s: %s", o->t->eni->mac, strerror(-r));
                 return;
@@ -229,9 +250,12 @@ static void on_pause_created(const struct docker_result *res, const char *id, vo
         }
         free(t->pause_docker_id);
         t->pause_docker_id = strdup(id);
-        if (docker_container_start(o->n->p.docker, id, DOCKER_TIMEOUT_USEC, on_pause_started, o,
-                                   &o->call) < 0)
+        if (!t->pause_docker_id) {
                 op_done(o, -ENOMEM, "out of memory");
+                return;
+        }
+        check_call(o, docker_container_start(o->n->p.docker, id, DOCKER_TIMEOUT_USEC,
+                                             on_pause_started, o, &o->call));
 }
 
 static void setup_create(struct op *o)
@@ -277,17 +301,15 @@ static void on_setup_inspect(const struct docker_result *res, const struct docke
                 op_done(o, -ESRCH, "the pause container stopped (exit code %d)", c->exit_code);
                 return;
         }
-        if (docker_container_start(o->n->p.docker, c->id, DOCKER_TIMEOUT_USEC, on_pause_started, o,
-                                   &o->call) < 0)
-                op_done(o, -ENOMEM, "out of memory");
+        check_call(o, docker_container_start(o->n->p.docker, c->id, DOCKER_TIMEOUT_USEC,
+                                             on_pause_started, o, &o->call));
 }
 
 static void setup_inspect(struct op *o)
 {
         const char *ref = o->t->pause_docker_id ? o->t->pause_docker_id : o->t->pause_docker_name;
-        if (docker_container_inspect(o->n->p.docker, ref, DOCKER_TIMEOUT_USEC, on_setup_inspect, o,
-                                     &o->call) < 0)
-                op_done(o, -ENOMEM, "out of memory");
+        check_call(o, docker_container_inspect(o->n->p.docker, ref, DOCKER_TIMEOUT_USEC,
+                                               on_setup_inspect, o, &o->call));
 }
 
 static struct op *op_new(struct tasknet *n, struct ecs_task *t, enum op_kind kind,
@@ -343,8 +365,15 @@ int tasknet_setup(struct tasknet *n, struct ecs_task *t, const char *cgroup_pare
                 op_free(o);
                 return -ENOMEM;
         }
-        /* Deferred like every outcome, so the caller may persist the name first. */
-        setup_inspect(o);
+        /* Every outcome comes later through cb (the caller persists the name first); a call
+         * that cannot even start fails here, without cb. */
+        const char *ref = t->pause_docker_id ? t->pause_docker_id : t->pause_docker_name;
+        r = docker_container_inspect(n->p.docker, ref, DOCKER_TIMEOUT_USEC, on_setup_inspect, o,
+                                     &o->call);
+        if (r < 0) {
+                op_free(o);
+                return r;
+        }
         return 0;
 }
 
@@ -400,18 +429,17 @@ static void on_teardown_inspect(const struct docker_result *res, const struct do
                 log_info("Task %s: ENI %s returned to the host", t->arn, t->eni->mac);
         if (o->kind == OP_RELEASE) {
                 const char *ref = t->pause_docker_id ? t->pause_docker_id : t->pause_docker_name;
-                if (docker_container_remove(o->n->p.docker, ref, true, true, DOCKER_TIMEOUT_USEC,
-                                            on_pause_removed, o, &o->call) < 0)
-                        op_done(o, -ENOMEM, "out of memory");
+                check_call(o, docker_container_remove(o->n->p.docker, ref, true, true,
+                                                      DOCKER_TIMEOUT_USEC, on_pause_removed, o,
+                                                      &o->call));
                 return;
         }
         if (res->error < 0 || !c->running) {
                 op_done(o, 0, NULL);
                 return;
         }
-        if (docker_container_stop(o->n->p.docker, c->id, PAUSE_STOP_GRACE_SEC, 0, on_pause_stopped,
-                                  o, &o->call) < 0)
-                op_done(o, -ENOMEM, "out of memory");
+        check_call(o, docker_container_stop(o->n->p.docker, c->id, PAUSE_STOP_GRACE_SEC, 0,
+                                            on_pause_stopped, o, &o->call));
 }
 
 /* Both start by giving the ENI back (when the agent died between a stop and its teardown,
@@ -474,11 +502,17 @@ int tasknet_pause_config(const struct ecs_task *t, const char *cluster, const ch
                          json_object **ret)
 {
         _cleanup_json_ json_object *c = json_object_new_object();
-        json_object *labels = json_object_new_object(), *hc = json_object_new_object();
+        json_object *labels, *hc;
         const struct task_eni *e = t->eni;
         int r;
 
-        if (!c || json_add(c, "Labels", labels) < 0 || json_add(c, "HostConfig", hc) < 0 || !e)
+        if (!e)
+                return -EINVAL;
+        if (!c)
+                return -ENOMEM;
+        /* Each added (and so owned by c) before the next is made. */
+        if (!(labels = json_object_new_object()) || json_add(c, "Labels", labels) < 0 ||
+            !(hc = json_object_new_object()) || json_add(c, "HostConfig", hc) < 0)
                 return -ENOMEM;
         if ((r = json_add_string(c, "Image", TASKNET_PAUSE_IMAGE)) < 0 ||
             (r = json_add_string(labels, "com.amazonaws.ecs.task-arn", t->arn)) < 0 ||

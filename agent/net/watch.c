@@ -15,7 +15,17 @@ struct net_link_watch {
         uint8_t mac[6];
         net_link_watch_fn cb;
         void *userdata;
+        bool dispatching; /* inside on_io: a free from the callback is deferred */
+        bool freed;
 };
+
+static void watch_destroy(struct net_link_watch *w)
+{
+        sd_event_source_disable_unref(w->source);
+        nl_socket_free(w->sock);
+        net_ns_free(w->ns);
+        free(w);
+}
 
 static int on_valid(struct nl_msg *msg, void *arg)
 {
@@ -25,6 +35,8 @@ static int on_valid(struct nl_msg *msg, void *arg)
         struct ifinfomsg *ifi;
         char name[IFNAMSIZ] = "";
 
+        if (w->freed)
+                return NL_STOP;
         if (h->nlmsg_type != RTM_NEWLINK)
                 return NL_OK;
         if (nlmsg_parse(h, sizeof(*ifi), tb, IFLA_MAX, NULL) < 0)
@@ -54,13 +66,17 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         int r;
 
         /* One datagram per call; sd-event calls again while more are queued. */
+        w->dispatching = true;
         r = nl_recvmsgs_default(w->sock);
-        if (r == -NLE_NOMEM) {
+        if (r == -NLE_NOMEM && !w->freed) {
                 /* ENOBUFS: notifications were dropped; the link may have come then. */
                 log_debug("link watch: notifications lost, rescanning");
                 rescan(w);
-        } else if (r < 0 && r != -NLE_AGAIN)
+        } else if (r < 0 && r != -NLE_AGAIN && !w->freed)
                 log_debug("link watch: receive failed: %s", nl_geterror(r));
+        w->dispatching = false;
+        if (w->freed)
+                watch_destroy(w);
         return 0;
 }
 
@@ -132,8 +148,12 @@ struct net_link_watch *net_link_watch_free(struct net_link_watch *w)
 {
         if (!w)
                 return NULL;
-        sd_event_source_disable_unref(w->source);
-        nl_socket_free(w->sock);
-        net_ns_free(w->ns);
-        return mfree(w);
+        if (w->dispatching) {
+                /* Called from its own callback: libnl is still reading from the socket. */
+                w->freed = true;
+                (void)sd_event_source_set_enabled(w->source, SD_EVENT_OFF);
+                return NULL;
+        }
+        watch_destroy(w);
+        return NULL;
 }

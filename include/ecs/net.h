@@ -173,6 +173,7 @@ typedef void (*net_link_watch_fn)(struct net_link_watch *w, int ifindex, const c
  * appeared before the subscription is not reported. */
 int net_link_watch_new(sd_event *e, int netns_fd, const uint8_t mac[6], net_link_watch_fn cb,
                        void *userdata, struct net_link_watch **ret);
+/* Safe from inside the watch's own callback (the memory goes when the callback returns). */
 struct net_link_watch *net_link_watch_free(struct net_link_watch *w);
 
 /* ---- bridge IPAM ---- */

@@ -66,6 +66,10 @@ enum container_status container_status_from_string(const char *s);
 const char *container_status_backend(enum container_status s);
 const char *network_mode_to_string(enum network_mode m);
 enum network_mode network_mode_from_string(const char *s); /* "" and NULL mean bridge */
+/* ecs_container.health_status: 0 UNKNOWN, 1 HEALTHY, 2 UNHEALTHY (§4.1); NULL / -EINVAL
+ * outside that. */
+const char *health_status_to_string(int h);
+int health_status_from_string(const char *s);
 const char *port_protocol_to_string(enum port_protocol p);
 enum port_protocol port_protocol_from_string(const char *s); /* NULL means tcp */
 const char *dependency_condition_to_string(enum dependency_condition c);
@@ -248,7 +252,6 @@ struct ecs_task {
         char *pause_docker_id;
         char *pause_docker_name;
         char *local_ip;
-        bool eni_attached_sent; /* ECS accepted the ENI's ATTACHED report */
         unsigned refs;
 };
 

@@ -182,7 +182,6 @@ static struct ecs_task *fill_task(void)
         t->pause_docker_id = strdup("abc123");
         t->pause_docker_name = strdup("ecs-fam-1-internalecspause-00");
         t->local_ip = strdup("169.254.172.2");
-        t->eni_attached_sent = true;
         return t;
 }
 
@@ -372,7 +371,6 @@ static bool task_equal(const struct ecs_task *a, const struct ecs_task *b)
         EQ(streq_ptr(a->pause_docker_id, b->pause_docker_id), "pause_docker_id");
         EQ(streq_ptr(a->pause_docker_name, b->pause_docker_name), "pause_docker_name");
         EQ(streq_ptr(a->local_ip, b->local_ip), "local_ip");
-        EQ(a->eni_attached_sent == b->eni_attached_sent, "eni_attached_sent");
         return true;
 }
 
