@@ -19,7 +19,6 @@
 
 struct acs_session {
         struct acs_session_params p;
-        char *cluster, *instance_arn, *docker_version;
         struct wsession *ws;
         bool send_credentials; /* true until the first connection succeeded */
         int64_t seq_num;       /* highest payload seqNum / manifest timeline seen */
@@ -319,8 +318,9 @@ static bool on_message(struct wsession *ws, const char *data, size_t len, void *
 static int build_url(struct wsession *ws, const char *endpoint, char **ret, void *ud)
 {
         struct acs_session *s = ud;
-        return acs_build_url(endpoint, s->cluster, s->instance_arn, ECS_AGENT_VERSION,
-                             ECS_AGENT_GIT_HASH, s->docker_version, s->send_credentials, 1, ret);
+        return acs_build_url(endpoint, wsession_cluster(ws), wsession_instance_arn(ws),
+                             ECS_AGENT_VERSION, ECS_AGENT_GIT_HASH, wsession_docker_version(ws),
+                             s->send_credentials, 1, ret);
 }
 
 static void on_open(struct wsession *ws, void *ud)
@@ -366,9 +366,6 @@ int acs_session_new(const struct acs_session_params *p, struct acs_session **ret
                 return -ENOMEM;
         s->p = *p;
         s->send_credentials = true;
-        s->cluster = strdup(p->cluster);
-        s->instance_arn = strdup(p->container_instance_arn);
-        s->docker_version = p->docker_version ? strdup(p->docker_version) : NULL;
         struct wsession_params wp = {
             .loop = p->loop,
             .creds = p->creds,
@@ -376,13 +373,14 @@ int acs_session_new(const struct acs_session_params *p, struct acs_session **ret
             .region = p->region,
             .cluster = p->cluster,
             .container_instance_arn = p->container_instance_arn,
+            .docker_version = p->docker_version,
             .ops = &acs_ops,
             .userdata = s,
         };
         r = wsession_new(&wp, &s->ws);
-        if (r < 0 || !s->cluster || !s->instance_arn || (p->docker_version && !s->docker_version)) {
+        if (r < 0) {
                 acs_session_free(s);
-                return r < 0 ? r : -ENOMEM;
+                return r;
         }
         *ret = s;
         return 0;
@@ -394,9 +392,6 @@ struct acs_session *acs_session_free(struct acs_session *s)
                 return NULL;
         wsession_free(s->ws);
         free(s->manifest_id);
-        free(s->cluster);
-        free(s->instance_arn);
-        free(s->docker_version);
         free(s);
         return NULL;
 }

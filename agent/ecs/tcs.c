@@ -23,7 +23,6 @@
 
 struct tcs_session {
         struct tcs_session_params p;
-        char *cluster, *instance_arn, *region, *docker_version;
         struct wsession *ws;
         sd_event_source *publish_timer, *change_timer;
         struct aws_credential_request *cred_req;
@@ -237,7 +236,8 @@ static int send_signed(struct tcs_session *s, const struct aws_credentials *c, c
                 log_oom();
                 return -ENOMEM;
         }
-        r = tcs_sign_frame(wsession_url(s->ws), s->region, c, realtime_usec(), payload, &frame);
+        r = tcs_sign_frame(wsession_url(s->ws), wsession_region(s->ws), c, realtime_usec(), payload,
+                           &frame);
         if (r >= 0)
                 r = wsession_send(s->ws, frame, strlen(frame));
         if (r < 0)
@@ -283,8 +283,8 @@ static void publish_health(struct tcs_session *s, const struct aws_credentials *
         for (size_t i = 0; sent && i < col.n; i += TCS_TASKS_PER_REQUEST) {
                 size_t k = MIN(col.n - i, (size_t)TCS_TASKS_PER_REQUEST);
                 char *text = NULL;
-                if (tcs_encode_health(s->cluster, s->instance_arn, id, col.tasks + i, k,
-                                      i + k == col.n, now, &text) < 0)
+                if (tcs_encode_health(wsession_cluster(s->ws), wsession_instance_arn(s->ws), id,
+                                      col.tasks + i, k, i + k == col.n, now, &text) < 0)
                         text = NULL; /* send_signed reports it */
                 sent = send_signed(s, cred, text) >= 0;
         }
@@ -308,9 +308,9 @@ static void publish_instance_status(struct tcs_session *s, const struct aws_cred
 
         if (!s->runtime_updated || uuid_v4(id) < 0)
                 return;
-        if (tcs_encode_instance_status(s->cluster, s->instance_arn, id, s->runtime_status,
-                                       s->runtime_updated, s->runtime_changed, realtime_usec(),
-                                       &text) < 0) {
+        if (tcs_encode_instance_status(wsession_cluster(s->ws), wsession_instance_arn(s->ws), id,
+                                       s->runtime_status, s->runtime_updated, s->runtime_changed,
+                                       realtime_usec(), &text) < 0) {
                 log_oom();
                 return;
         }
@@ -411,9 +411,9 @@ void tcs_session_task_changed(struct tcs_session *s, struct ecs_task *t)
 
 static int build_url(struct wsession *ws, const char *endpoint, char **ret, void *ud)
 {
-        struct tcs_session *s = ud;
-        return tcs_build_url(endpoint, s->cluster, s->instance_arn, ECS_AGENT_VERSION,
-                             ECS_AGENT_GIT_HASH, s->docker_version, ret);
+        return tcs_build_url(endpoint, wsession_cluster(ws), wsession_instance_arn(ws),
+                             ECS_AGENT_VERSION, ECS_AGENT_GIT_HASH, wsession_docker_version(ws),
+                             ret);
 }
 
 static void on_open(struct wsession *ws, void *ud)
@@ -476,10 +476,6 @@ int tcs_session_new(const struct tcs_session_params *p, struct tcs_session **ret
                 return -ENOMEM;
         s->p = *p;
         s->runtime_status = "INITIALIZING";
-        s->cluster = strdup(p->cluster);
-        s->instance_arn = strdup(p->container_instance_arn);
-        s->region = strdup(p->region);
-        s->docker_version = p->docker_version ? strdup(p->docker_version) : NULL;
         struct wsession_params wp = {
             .loop = p->loop,
             .creds = p->creds,
@@ -487,14 +483,14 @@ int tcs_session_new(const struct tcs_session_params *p, struct tcs_session **ret
             .region = p->region,
             .cluster = p->cluster,
             .container_instance_arn = p->container_instance_arn,
+            .docker_version = p->docker_version,
             .ops = &tcs_ops,
             .userdata = s,
         };
         r = wsession_new(&wp, &s->ws);
-        if (r < 0 || !s->cluster || !s->instance_arn || !s->region ||
-            (p->docker_version && !s->docker_version)) {
+        if (r < 0) {
                 tcs_session_free(s);
-                return r < 0 ? r : -ENOMEM;
+                return r;
         }
         *ret = s;
         return 0;
@@ -509,10 +505,6 @@ struct tcs_session *tcs_session_free(struct tcs_session *s)
         sd_event_source_disable_unref(s->change_timer);
         aws_credential_request_cancel(s->cred_req);
         docker_call_cancel(s->ping);
-        free(s->cluster);
-        free(s->instance_arn);
-        free(s->region);
-        free(s->docker_version);
         free(s);
         return NULL;
 }

@@ -24,7 +24,7 @@ struct wsession {
         struct wsession_params p;
         const struct wsession_ops *ops;
         const char *name;
-        char *cluster, *instance_arn, *region;
+        char *cluster, *instance_arn, *region, *docker_version;
         struct ws_client *ws;
         struct awsjson_call *dpe_call;
         struct aws_credential_request *cred_req;
@@ -312,7 +312,9 @@ int wsession_new(const struct wsession_params *p, struct wsession **ret)
         s->cluster = strdup(p->cluster);
         s->instance_arn = strdup(p->container_instance_arn);
         s->region = strdup(p->region);
-        if (!s->cluster || !s->instance_arn || !s->region) {
+        s->docker_version = p->docker_version ? strdup(p->docker_version) : NULL;
+        if (!s->cluster || !s->instance_arn || !s->region ||
+            (p->docker_version && !s->docker_version)) {
                 wsession_free(s);
                 return -ENOMEM;
         }
@@ -334,6 +336,7 @@ struct wsession *wsession_free(struct wsession *s)
         free(s->cluster);
         free(s->instance_arn);
         free(s->region);
+        free(s->docker_version);
         free(s);
         return NULL;
 }
@@ -347,6 +350,26 @@ int wsession_start(struct wsession *s)
 bool wsession_connected(const struct wsession *s)
 {
         return s->connected;
+}
+
+const char *wsession_cluster(const struct wsession *s)
+{
+        return s->cluster;
+}
+
+const char *wsession_instance_arn(const struct wsession *s)
+{
+        return s->instance_arn;
+}
+
+const char *wsession_region(const struct wsession *s)
+{
+        return s->region;
+}
+
+const char *wsession_docker_version(const struct wsession *s)
+{
+        return s->docker_version;
 }
 
 const char *wsession_url(const struct wsession *s)

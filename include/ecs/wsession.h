@@ -39,6 +39,7 @@ struct wsession_params {
         const char *region;
         const char *cluster;
         const char *container_instance_arn;
+        const char *docker_version; /* NULL when unknown */
         const struct wsession_ops *ops;
         void *userdata;
 };
@@ -47,6 +48,11 @@ int wsession_new(const struct wsession_params *p, struct wsession **ret);
 struct wsession *wsession_free(struct wsession *ws);
 int wsession_start(struct wsession *ws);
 bool wsession_connected(const struct wsession *ws);
+/* What the session was made with (its own copies). */
+const char *wsession_cluster(const struct wsession *ws);
+const char *wsession_instance_arn(const struct wsession *ws);
+const char *wsession_region(const struct wsession *ws);
+const char *wsession_docker_version(const struct wsession *ws);
 /* The URL of the open connection (NULL when not connected). */
 const char *wsession_url(const struct wsession *ws);
 /* Queues a text message; -ENOTCONN when not connected. */
