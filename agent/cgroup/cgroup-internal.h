@@ -63,9 +63,8 @@ void cgroup_hierarchies_free(struct cgroup_hierarchy *h, size_t n);
  * "ecstasks.slice/ecstasks-a.slice/ecstasks-a-b.slice"). -EINVAL for an invalid id. */
 int cgroup_task_relpath(const struct cgroup_manager *m, const char *task_id, char **ret);
 
-/* File helpers. Reads are NUL-terminated; -EFBIG past max (CGROUP_FILE_MAX for
- * cgroup_read_file). Writes are one write() of the whole value. */
-int cgroup_read_path(const char *path, size_t max, char **ret);
+/* File helpers. Reads (read_file_full) are NUL-terminated; -EFBIG past CGROUP_FILE_MAX.
+ * Writes are one write() of the whole value. */
 int cgroup_read_file(const char *dir, const char *file, char **ret);
 int cgroup_write_file(const struct cgroup_manager *m, const char *dir, const char *file,
                       const char *value);

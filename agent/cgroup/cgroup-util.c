@@ -397,58 +397,13 @@ int cgroup_parse_mountinfo(const char *text, const char *root, struct cgroup_hie
 
 /* ---- file I/O ---- */
 
-int cgroup_read_path(const char *path, size_t max, char **ret)
-{
-        _cleanup_free_ char *buf = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        size_t len = 0, cap = 0;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        /* cgroupfs and /proc report size 0: read until EOF, one byte past max to notice. */
-        for (;;) {
-                ssize_t k;
-                if (cap - len < 2) {
-                        size_t ncap = cap ? MIN(cap * 2, max + 2) : MIN((size_t)4096, max + 2);
-                        char *nbuf;
-                        if (ncap <= cap)
-                                return -EFBIG;
-                        nbuf = realloc(buf, ncap);
-                        if (!nbuf)
-                                return -ENOMEM;
-                        buf = nbuf;
-                        cap = ncap;
-                }
-                k = read(fd, buf + len, cap - len - 1);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                len += (size_t)k;
-                if (len > max)
-                        return -EFBIG;
-        }
-        if (!buf) {
-                buf = strdup("");
-                if (!buf)
-                        return -ENOMEM;
-        } else
-                buf[len] = 0;
-        *ret = TAKE_PTR(buf);
-        return 0;
-}
-
 int cgroup_read_file(const char *dir, const char *file, char **ret)
 {
         _cleanup_free_ char *path = NULL;
 
         if (asprintf(&path, "%s/%s", dir, file) < 0)
                 return -ENOMEM;
-        return cgroup_read_path(path, CGROUP_FILE_MAX, ret);
+        return read_file_full(path, CGROUP_FILE_MAX, ret, NULL);
 }
 
 int cgroup_write_file(const struct cgroup_manager *m, const char *dir, const char *file,

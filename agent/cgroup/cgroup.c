@@ -14,6 +14,7 @@
 #include "ecs/cgroup.h"
 #include "ecs/log.h"
 #include "ecs/macro.h"
+#include "ecs/strbuf.h"
 
 #define CGROUP_ROOT_DEFAULT  "/sys/fs/cgroup"
 #define CGROUP_BASE_CGROUPFS "ecs"
@@ -254,7 +255,7 @@ int cgroup_manager_new(const char *cgroup_root, const char *docker_cgroup_driver
                                        "%s is neither cgroup2 nor a tmpfs of v1 "
                                        "hierarchies",
                                        root);
-        r = cgroup_read_path(MOUNTINFO_PATH, MOUNTINFO_MAX, &mountinfo);
+        r = read_file_full(MOUNTINFO_PATH, MOUNTINFO_MAX, &mountinfo, NULL);
         if (r < 0)
                 return log_debug_errno(r, "Failed to read " MOUNTINFO_PATH ": %m");
         return cgroup_manager_new_internal(root, 1, driver, mountinfo, false, ret);

@@ -12,8 +12,6 @@
 /* os-release and ip_local_port_range are tiny. */
 #define CONFIG_SMALL_FILE_MAX (64 * 1024)
 
-/* Reads a whole file of at most max bytes; -EFBIG beyond. The result is NUL-terminated. */
-int config_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 
 /* Go's strings.TrimSpace (ASCII and Unicode white space in UTF-8) on [*p, *p + *len). */
 void config_trim_space(const char **p, size_t *len);

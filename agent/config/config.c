@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "config-internal.h"
+#include "ecs/strbuf.h"
 #include "ecs/config.h"
 #include "ecs/jsonutil.h"
 #include "ecs/log.h"
@@ -1588,7 +1589,7 @@ static int read_config_file(const char *path, struct ecs_config_kv **pairs, size
         size_t len;
         int r;
 
-        r = config_read_file(path, CONFIG_FILE_MAX, &data, &len);
+        r = read_file_full(path, CONFIG_FILE_MAX, &data, &len);
         if (r < 0)
                 return r;
         return ecs_config_parse_file_data(data, len, pairs, n);

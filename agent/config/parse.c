@@ -7,58 +7,7 @@
 #include "config-internal.h"
 #include "ecs/log.h"
 #include "ecs/macro.h"
-
-int config_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
-{
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0, cap = 0;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-
-        for (;;) {
-                ssize_t n;
-
-                if (cap - len < 2) { /* room for at least one byte and the NUL */
-                        size_t ncap = cap ? cap * 2 : 4096;
-                        char *nbuf;
-
-                        /* One byte past max so an oversized file is detected, plus the NUL. */
-                        if (ncap > max + 2)
-                                ncap = max + 2;
-                        if (ncap - len < 2)
-                                return -EFBIG;
-                        nbuf = realloc(buf, ncap);
-                        if (!nbuf)
-                                return -ENOMEM;
-                        buf = nbuf;
-                        cap = ncap;
-                }
-                n = read(fd, buf + len, cap - len - 1);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t)n;
-                if (len > max)
-                        return -EFBIG;
-        }
-        if (!buf) {
-                buf = strdup("");
-                if (!buf)
-                        return -ENOMEM;
-        }
-        buf[len] = 0;
-        *ret = TAKE_PTR(buf);
-        if (ret_len)
-                *ret_len = len;
-        return 0;
-}
+#include "ecs/strbuf.h"
 
 /* Length of the white-space character at p (Go's unicode.IsSpace), 0 if there is none. */
 static size_t space_len_at(const unsigned char *p, size_t avail)
@@ -380,7 +329,7 @@ int ecs_config_read_os_family(const char *os_release_path, char **ret)
         size_t len;
         int r;
 
-        r = config_read_file(os_release_path, CONFIG_SMALL_FILE_MAX, &data, &len);
+        r = read_file_full(os_release_path, CONFIG_SMALL_FILE_MAX, &data, &len);
         if (r < 0)
                 return r;
 
@@ -418,7 +367,7 @@ int config_read_port_range(const char *path, uint16_t *ret_first, uint16_t *ret_
         char *p, *e;
         int r;
 
-        r = config_read_file(path, CONFIG_SMALL_FILE_MAX, &data, NULL);
+        r = read_file_full(path, CONFIG_SMALL_FILE_MAX, &data, NULL);
         if (r < 0)
                 return r;
 

@@ -1,4 +1,6 @@
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "ecs/strbuf.h"
 
@@ -93,4 +95,42 @@ char *strbuf_steal(struct strbuf *b)
         b->data = NULL;
         b->len = b->cap = 0;
         return p;
+}
+
+int strbuf_read_fd(struct strbuf *b, int fd)
+{
+        char buf[8192];
+
+        for (;;) {
+                ssize_t k = read(fd, buf, sizeof(buf));
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                if (k == 0)
+                        return 0;
+                int r = strbuf_append(b, buf, (size_t)k);
+                if (r < 0)
+                        return r == -E2BIG ? -EFBIG : r;
+        }
+}
+
+int read_file_full(const char *path, size_t max, char **ret, size_t *ret_len)
+{
+        struct strbuf b = STRBUF_INIT(max);
+        int fd, r;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        r = strbuf_read_fd(&b, fd);
+        close(fd);
+        if (r < 0) {
+                strbuf_done(&b);
+                return r;
+        }
+        if (ret_len)
+                *ret_len = b.len;
+        *ret = strbuf_steal(&b);
+        return *ret ? 0 : -ENOMEM;
 }

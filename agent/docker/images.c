@@ -495,9 +495,9 @@ int docker_image_load_file(struct docker_client *client, const char *path, uint6
                            docker_load_fn cb, void *userdata, struct docker_call **ret)
 {
         _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ char *buf = NULL;
+        struct strbuf b = STRBUF_INIT(DOCKER_MAX_LOAD);
         struct stat st;
-        size_t n = 0;
+        int r;
 
         if (!path)
                 return -EINVAL;
@@ -512,19 +512,10 @@ int docker_image_load_file(struct docker_client *client, const char *path, uint6
                 return -EFBIG;
         if (st.st_size == 0)
                 return -ENODATA;
-        buf = malloc((size_t)st.st_size);
-        if (!buf)
-                return -ENOMEM;
         /* A local file of a few MiB: reading it here is bounded and quick. */
-        while (n < (size_t)st.st_size) {
-                ssize_t k = read(fd, buf + n, (size_t)st.st_size - n);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                if (k == 0)
-                        return -EIO; /* truncated while we read it */
-                n += (size_t)k;
-        }
-        return docker_image_load(client, buf, n, timeout_usec, cb, userdata, ret);
+        r = strbuf_read_fd(&b, fd);
+        if (r >= 0)
+                r = docker_image_load(client, b.data, b.len, timeout_usec, cb, userdata, ret);
+        strbuf_done(&b);
+        return r;
 }

@@ -170,7 +170,6 @@ int state_store_read(struct state_store *s, const char *name, char **ret_data, s
         _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
         struct strbuf b = STRBUF_INIT(STATE_MAX_FILE);
         const char *base;
-        char buf[8192];
         int r;
 
         if (!name_valid(name))
@@ -181,21 +180,10 @@ int state_store_read(struct state_store *s, const char *name, char **ret_data, s
         fd = openat(dfd, base, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return -errno;
-        for (;;) {
-                ssize_t k = read(fd, buf, sizeof(buf));
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        strbuf_done(&b);
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                r = strbuf_append(&b, buf, (size_t)k);
-                if (r < 0) {
-                        strbuf_done(&b);
-                        return r;
-                }
+        r = strbuf_read_fd(&b, fd);
+        if (r < 0) {
+                strbuf_done(&b);
+                return r;
         }
         if (ret_len)
                 *ret_len = b.len;

@@ -25,3 +25,10 @@ void strbuf_clear(struct strbuf *b);
 void strbuf_done(struct strbuf *b);
 /* Returns the data (never NULL: "" for an empty buffer) and leaves the buffer empty. */
 char *strbuf_steal(struct strbuf *b);
+
+/* Appends what fd gives until EOF (EINTR retried); -EFBIG once more than b->max bytes would
+ * be held. */
+int strbuf_read_fd(struct strbuf *b, int fd);
+/* The whole file at path, NUL-terminated ("" when empty), read to EOF (cgroupfs and /proc
+ * files report size 0); -EFBIG past max bytes. ret_len may be NULL. */
+int read_file_full(const char *path, size_t max, char **ret, size_t *ret_len);

@@ -9,6 +9,43 @@
 #include "ecs/strbuf.h"
 #include "ecs/uuid.h"
 
+/* The one whole-file reader: empty files, the limit to the byte, missing files, and the
+ * size-0 files of /proc read to EOF. */
+static void test_read_file_full(void **state)
+{
+        char dir[] = "/tmp/ecs-test-read-XXXXXX", path[64];
+        char *data = NULL;
+        size_t len = 99;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/f", dir);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fclose(f);
+        assert_int_equal(read_file_full(path, 4, &data, &len), 0);
+        assert_string_equal(data, "");
+        assert_int_equal(len, 0);
+        free(data);
+
+        f = fopen(path, "w");
+        fputs("abcd", f);
+        fclose(f);
+        assert_int_equal(read_file_full(path, 4, &data, &len), 0);
+        assert_string_equal(data, "abcd");
+        assert_int_equal(len, 4);
+        free(data);
+        data = NULL;
+        assert_int_equal(read_file_full(path, 3, &data, NULL), -EFBIG);
+        assert_null(data);
+        unlink(path);
+        assert_int_equal(read_file_full(path, 3, &data, NULL), -ENOENT);
+        rmdir(dir);
+
+        assert_int_equal(read_file_full("/proc/self/status", 1 << 20, &data, &len), 0);
+        assert_true(len > 0 && strstr(data, "VmRSS:"));
+        free(data);
+}
+
 static void test_strbuf_limit(void **state)
 {
         struct strbuf b = STRBUF_INIT(8);
@@ -129,9 +166,10 @@ static void test_uuid(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_strbuf_limit),   cmocka_unit_test(test_json_parse),
-            cmocka_unit_test(test_json_typed_get), cmocka_unit_test(test_json_epoch),
-            cmocka_unit_test(test_backoff),        cmocka_unit_test(test_uuid),
+            cmocka_unit_test(test_strbuf_limit), cmocka_unit_test(test_read_file_full),
+            cmocka_unit_test(test_json_parse),   cmocka_unit_test(test_json_typed_get),
+            cmocka_unit_test(test_json_epoch),   cmocka_unit_test(test_backoff),
+            cmocka_unit_test(test_uuid),
         };
         return cmocka_run_group_tests_name("test_core", tests, NULL, NULL);
 }
