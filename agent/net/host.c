@@ -94,8 +94,8 @@ static int imds_rule(const char *iif, const struct net_cidr *dst, uint32_t prior
         return 0;
 }
 
-int net_host_block_imds_from(struct net_ns *ns, const char *iif, const struct net_cidr *dst,
-                             uint32_t priority)
+static int change_imds_rule(struct net_ns *ns, const char *iif, const struct net_cidr *dst,
+                            uint32_t priority, bool add)
 {
         _cleanup_(net_ns_freep) struct net_ns *tmp = NULL;
         _cleanup_(rtnl_rule_putp) struct rtnl_rule *rule = NULL;
@@ -107,24 +107,22 @@ int net_host_block_imds_from(struct net_ns *ns, const char *iif, const struct ne
         r = net_ns_resolve(ns, &tmp, &ns);
         if (r < 0)
                 return r;
+        if (!add)
+                /* The kernel deletes the first rule matching every attribute given. */
+                return net_nlerr(rtnl_rule_delete(ns->sock, rule, 0));
         /* NLM_F_EXCL: the kernel refuses an identical rule instead of adding a duplicate. */
         r = net_nlerr(rtnl_rule_add(ns->sock, rule, NLM_F_EXCL));
         return r == -EEXIST ? 0 : r;
 }
 
+int net_host_block_imds_from(struct net_ns *ns, const char *iif, const struct net_cidr *dst,
+                             uint32_t priority)
+{
+        return change_imds_rule(ns, iif, dst, priority, true);
+}
+
 int net_host_unblock_imds_from(struct net_ns *ns, const char *iif, const struct net_cidr *dst,
                                uint32_t priority)
 {
-        _cleanup_(net_ns_freep) struct net_ns *tmp = NULL;
-        _cleanup_(rtnl_rule_putp) struct rtnl_rule *rule = NULL;
-        int r;
-
-        r = imds_rule(iif, dst, priority, &rule);
-        if (r < 0)
-                return r;
-        r = net_ns_resolve(ns, &tmp, &ns);
-        if (r < 0)
-                return r;
-        /* The kernel deletes the first rule matching every attribute given. */
-        return net_nlerr(rtnl_rule_delete(ns->sock, rule, 0));
+        return change_imds_rule(ns, iif, dst, priority, false);
 }
