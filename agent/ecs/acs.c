@@ -367,13 +367,7 @@ int acs_session_new(const struct acs_session_params *p, struct acs_session **ret
         s->p = *p;
         s->send_credentials = true;
         struct wsession_params wp = {
-            .loop = p->loop,
-            .creds = p->creds,
-            .ecs = p->ecs,
-            .region = p->region,
-            .cluster = p->cluster,
-            .container_instance_arn = p->container_instance_arn,
-            .docker_version = p->docker_version,
+            .peer = p->peer,
             .ops = &acs_ops,
             .userdata = s,
         };
@@ -399,9 +393,4 @@ struct acs_session *acs_session_free(struct acs_session *s)
 int acs_session_start(struct acs_session *s)
 {
         return wsession_start(s->ws);
-}
-
-bool acs_session_connected(const struct acs_session *s)
-{
-        return wsession_connected(s->ws);
 }

@@ -355,7 +355,6 @@ static int build_attributes(struct ecs_instance *inst, bool reregister)
 
         for (size_t i = 0; implemented_capabilities[i]; i++)
                 caps[n_caps++] = implemented_capabilities[i];
-        check_awsvpc(inst);
         if (inst->pause_tarball) {
                 caps[n_caps++] = "ecs.capability.task-eni";
                 if (cfg->awsvpc_block_imds)
@@ -497,6 +496,7 @@ static void phase_register(struct ecs_instance *inst)
         }
         inst->cpu_units = (uint32_t)get_nprocs() * 1024;
         inst->memory_mib = (int64_t)mem - cfg->reserved_memory_mib;
+        check_awsvpc(inst); /* what build_attributes advertises for awsvpc */
         r = build_attributes(inst, inst->instance_arn != NULL);
         if (r < 0) {
                 log_error_errno(r, "Cannot build the registration attributes: %m");
@@ -584,18 +584,21 @@ static void on_restored(struct engine *e, size_t n_tasks, void *ud)
         if (inst->pause_tarball && !inst->eniwatch &&
             eniwatch_new(inst->p.loop, inst->ecs, inst->cfg->cluster, &inst->eniwatch) < 0)
                 log_oom();
-        struct acs_session_params ap = {
+        const struct wsession_peer peer = {
             .loop = inst->p.loop,
             .creds = inst->creds,
             .ecs = inst->ecs,
-            .engine = inst->engine,
-            .credstore = inst->credstore,
-            .reporter = inst->reporter,
-            .eniwatch = inst->eniwatch,
             .region = inst->region,
             .cluster = inst->cfg->cluster,
             .container_instance_arn = inst->instance_arn,
             .docker_version = inst->docker_version,
+        };
+        struct acs_session_params ap = {
+            .peer = peer,
+            .engine = inst->engine,
+            .credstore = inst->credstore,
+            .reporter = inst->reporter,
+            .eniwatch = inst->eniwatch,
             .on_inactive = on_inactive,
             .on_connected = on_acs_connected,
             .userdata = inst,
@@ -609,15 +612,9 @@ static void on_restored(struct engine *e, size_t n_tasks, void *ud)
                 return;
         }
         struct tcs_session_params tp = {
-            .loop = inst->p.loop,
-            .creds = inst->creds,
-            .ecs = inst->ecs,
+            .peer = peer,
             .engine = inst->engine,
             .docker = inst->docker,
-            .region = inst->region,
-            .cluster = inst->cfg->cluster,
-            .container_instance_arn = inst->instance_arn,
-            .docker_version = inst->docker_version,
         };
         /* Telemetry is worth a warning, not the agent. */
         r = tcs_session_new(&tp, &inst->tcs);

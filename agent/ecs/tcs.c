@@ -339,11 +339,12 @@ static void publish(struct tcs_session *s, unsigned what)
                 s->pending = 0;
                 return;
         }
-        const struct aws_credentials *c = aws_credential_provider_peek(s->p.creds);
+        const struct aws_credentials *c = aws_credential_provider_peek(s->p.peer.creds);
         if (!c) {
                 /* Frames are signed synchronously: resolve the credentials and come back. */
-                if (!s->cred_req && aws_credential_provider_get(s->p.creds, on_publish_credentials,
-                                                                s, &s->cred_req) < 0)
+                if (!s->cred_req &&
+                    aws_credential_provider_get(s->p.peer.creds, on_publish_credentials, s,
+                                                &s->cred_req) < 0)
                         log_oom();
                 return;
         }
@@ -400,8 +401,8 @@ void tcs_session_task_changed(struct tcs_session *s, struct ecs_task *t)
                 const struct ecs_container *c = &t->containers[i];
                 if (c->health_check_docker && c->health_published != c->health_status + 1 &&
                     tcs_task_has_health(t)) {
-                        (void)ecs_loop_add_timer(s->p.loop, CHANGE_DELAY_USEC, on_change_timer, s,
-                                                 &s->change_timer);
+                        (void)ecs_loop_add_timer(s->p.peer.loop, CHANGE_DELAY_USEC, on_change_timer,
+                                                 s, &s->change_timer);
                         return;
                 }
         }
@@ -421,7 +422,7 @@ static void on_open(struct wsession *ws, void *ud)
         struct tcs_session *s = ud;
         /* Everything once at once, then every 20 s (§3.4). */
         s->publish_timer = sd_event_source_disable_unref(s->publish_timer);
-        if (ecs_loop_add_timer(s->p.loop, 0, on_publish_timer, s, &s->publish_timer) < 0)
+        if (ecs_loop_add_timer(s->p.peer.loop, 0, on_publish_timer, s, &s->publish_timer) < 0)
                 log_error("TCS: cannot schedule publishing");
 }
 
@@ -477,13 +478,7 @@ int tcs_session_new(const struct tcs_session_params *p, struct tcs_session **ret
         s->p = *p;
         s->runtime_status = "INITIALIZING";
         struct wsession_params wp = {
-            .loop = p->loop,
-            .creds = p->creds,
-            .ecs = p->ecs,
-            .region = p->region,
-            .cluster = p->cluster,
-            .container_instance_arn = p->container_instance_arn,
-            .docker_version = p->docker_version,
+            .peer = p->peer,
             .ops = &tcs_ops,
             .userdata = s,
         };
@@ -512,9 +507,4 @@ struct tcs_session *tcs_session_free(struct tcs_session *s)
 int tcs_session_start(struct tcs_session *s)
 {
         return wsession_start(s->ws);
-}
-
-bool tcs_session_connected(const struct tcs_session *s)
-{
-        return wsession_connected(s->ws);
 }

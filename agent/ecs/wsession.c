@@ -58,7 +58,8 @@ void wsession_reconnect_in(struct wsession *s, uint64_t delay)
         s->reconnect_timer = sd_event_source_disable_unref(s->reconnect_timer);
         log_info("%s: reconnecting in %llu ms", s->name,
                  (unsigned long long)(delay / USEC_PER_MSEC));
-        if (ecs_loop_add_timer(s->p.loop, delay, on_reconnect_timer, s, &s->reconnect_timer) < 0)
+        if (ecs_loop_add_timer(s->p.peer.loop, delay, on_reconnect_timer, s, &s->reconnect_timer) <
+            0)
                 log_error("%s: cannot schedule a reconnect", s->name);
 }
 
@@ -88,7 +89,7 @@ static void reset_idle_timer(struct wsession *s)
 {
         uint64_t d = IDLE_TIMEOUT_USEC + random_u64_below(IDLE_TIMEOUT_USEC);
         s->idle_timer = sd_event_source_disable_unref(s->idle_timer);
-        (void)ecs_loop_add_timer(s->p.loop, d, on_idle, s, &s->idle_timer);
+        (void)ecs_loop_add_timer(s->p.peer.loop, d, on_idle, s, &s->idle_timer);
 }
 
 static int on_lifetime(sd_event_source *src, uint64_t usec, void *ud)
@@ -119,9 +120,10 @@ static void on_ws_open(struct ws_client *ws, void *ud)
         s->connected = true;
         s->connected_at = now_usec();
         reset_idle_timer(s);
-        (void)ecs_loop_add_timer(s->p.loop, LIFETIME_USEC + random_u64_below(LIFETIME_JITTER_USEC),
+        (void)ecs_loop_add_timer(s->p.peer.loop,
+                                 LIFETIME_USEC + random_u64_below(LIFETIME_JITTER_USEC),
                                  on_lifetime, s, &s->lifetime_timer);
-        (void)ecs_loop_add_timer(s->p.loop,
+        (void)ecs_loop_add_timer(s->p.peer.loop,
                                  BACKOFF_RESET_USEC + random_u64_below(BACKOFF_RESET_USEC),
                                  on_backoff_reset, s, &s->reset_timer);
         s->ops->on_open(s, s->p.userdata);
@@ -226,7 +228,7 @@ static void on_credentials(int error, const struct aws_credentials *c, void *ud)
             .on_close = on_ws_close,
         };
         log_debug("%s: connecting to %s", s->name, url);
-        r = ws_client_new(s->p.loop, &wo, &cbs, s, &s->ws);
+        r = ws_client_new(s->p.peer.loop, &wo, &cbs, s, &s->ws);
         strv_free(headers);
         if (r < 0) {
                 log_error_errno(r, "%s: cannot start the connection: %m", s->name);
@@ -239,7 +241,7 @@ static void on_credentials(int error, const struct aws_credentials *c, void *ud)
 
 static void connect_with_endpoint(struct wsession *s)
 {
-        int r = aws_credential_provider_get(s->p.creds, on_credentials, s, &s->cred_req);
+        int r = aws_credential_provider_get(s->p.peer.creds, on_credentials, s, &s->cred_req);
         if (r < 0) {
                 log_oom();
                 reconnect_after_error(s);
@@ -291,7 +293,7 @@ static void session_connect(struct wsession *s)
         }
         r = ecs_discover_poll_endpoint_request_build(s->cluster, s->instance_arn, &body);
         if (r >= 0)
-                r = awsjson_call(s->p.ecs,
+                r = awsjson_call(s->p.peer.ecs,
                                  "AmazonEC2ContainerServiceV20141113.DiscoverPollEndpoint", body,
                                  NULL, on_dpe, s, &s->dpe_call);
         if (r < 0) {
@@ -309,12 +311,12 @@ int wsession_new(const struct wsession_params *p, struct wsession **ret)
         s->ops = p->ops;
         s->name = p->ops->name;
         s->backoff = p->ops->backoff;
-        s->cluster = strdup(p->cluster);
-        s->instance_arn = strdup(p->container_instance_arn);
-        s->region = strdup(p->region);
-        s->docker_version = p->docker_version ? strdup(p->docker_version) : NULL;
+        s->cluster = strdup(p->peer.cluster);
+        s->instance_arn = strdup(p->peer.container_instance_arn);
+        s->region = strdup(p->peer.region);
+        s->docker_version = p->peer.docker_version ? strdup(p->peer.docker_version) : NULL;
         if (!s->cluster || !s->instance_arn || !s->region ||
-            (p->docker_version && !s->docker_version)) {
+            (p->peer.docker_version && !s->docker_version)) {
                 wsession_free(s);
                 return -ENOMEM;
         }

@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 
+#include "ecs/wsession.h"
+
 struct ecs_loop;
 struct aws_credential_provider;
 struct awsjson_client;
@@ -14,17 +16,11 @@ struct reporter;
 struct acs_session;
 
 struct acs_session_params {
-        struct ecs_loop *loop;
-        struct aws_credential_provider *creds;
-        struct awsjson_client *ecs; /* for DiscoverPollEndpoint */
+        struct wsession_peer peer;
         struct engine *engine;
         struct credstore *credstore;
         struct reporter *reporter;
         struct eniwatch *eniwatch; /* NULL: task ENIs are not handled (awsvpc off) */
-        const char *region;
-        const char *cluster;
-        const char *container_instance_arn;
-        const char *docker_version;
         /* The control plane says this instance is deregistered. */
         void (*on_inactive)(struct acs_session *s, void *userdata);
         /* A connection became established (for readiness / tests). */
@@ -35,4 +31,3 @@ struct acs_session_params {
 int acs_session_new(const struct acs_session_params *p, struct acs_session **ret);
 struct acs_session *acs_session_free(struct acs_session *s);
 int acs_session_start(struct acs_session *s);
-bool acs_session_connected(const struct acs_session *s);

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ecs/wsession.h"
+
 struct ecs_loop;
 struct aws_credential_provider;
 struct aws_credentials;
@@ -18,21 +20,14 @@ struct ecs_task;
 struct tcs_session;
 
 struct tcs_session_params {
-        struct ecs_loop *loop;
-        struct aws_credential_provider *creds;
-        struct awsjson_client *ecs; /* for DiscoverPollEndpoint */
+        struct wsession_peer peer;
         struct engine *engine;
         struct docker_client *docker; /* pinged for the ContainerRuntime status */
-        const char *region;
-        const char *cluster;
-        const char *container_instance_arn;
-        const char *docker_version;
 };
 
 int tcs_session_new(const struct tcs_session_params *p, struct tcs_session **ret);
 struct tcs_session *tcs_session_free(struct tcs_session *s);
 int tcs_session_start(struct tcs_session *s);
-bool tcs_session_connected(const struct tcs_session *s);
 /* A task changed: publishes health within a second when a container's health moved. */
 void tcs_session_task_changed(struct tcs_session *s, struct ecs_task *t);
 

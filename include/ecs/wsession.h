@@ -32,7 +32,8 @@ struct wsession_ops {
         bool (*on_refused)(struct wsession *ws, long status, const char *body, void *ud);
 };
 
-struct wsession_params {
+/* Who connects, where from and how: the same for the ACS and TCS sessions. */
+struct wsession_peer {
         struct ecs_loop *loop;
         struct aws_credential_provider *creds;
         struct awsjson_client *ecs; /* for DiscoverPollEndpoint */
@@ -40,6 +41,10 @@ struct wsession_params {
         const char *cluster;
         const char *container_instance_arn;
         const char *docker_version; /* NULL when unknown */
+};
+
+struct wsession_params {
+        struct wsession_peer peer;
         const struct wsession_ops *ops;
         void *userdata;
 };

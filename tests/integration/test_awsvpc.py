@@ -70,6 +70,23 @@ class Subnet:
             ip("link", "del", eni["ifname"], check=False)
 
 
+def namespace_view(pid):
+    """Links (with their addresses and indexes) and routes of a process's namespace."""
+    def nsip(*args):
+        return subprocess.run(["nsenter", "-t", pid, "-n", "ip", *args], capture_output=True,
+                              text=True, check=True).stdout
+    return {a["ifname"]: a for a in json.loads(nsip("-j", "addr"))}, nsip("route")
+
+
+def ipv4_view(by_name, routes):
+    """What the agent sets up, without what the kernel changes by itself (IPv6 DAD)."""
+    links = {n: (l["ifindex"], l["address"],
+                 sorted(f"{i['local']}/{i['prefixlen']}" for i in l["addr_info"]
+                        if i["family"] == "inet"))
+             for n, l in by_name.items()}
+    return links, routes
+
+
 def in_task(cid, script):
     out = subprocess.run(["docker", "exec", cid, "sh", "-c", script], capture_output=True,
                          text=True, timeout=30)
@@ -143,15 +160,11 @@ def test_awsvpc_task_on_a_simulated_eni(tmpdir_path, block_imds):
         pid = str(pause["State"]["Pid"])
 
         # The kernel's view of the task namespace.
-        addrs = json.loads(subprocess.run(["nsenter", "-t", pid, "-n", "ip", "-j", "addr"],
-                                          capture_output=True, text=True).stdout)
-        by_name = {a["ifname"]: a for a in addrs}
+        by_name, routes = namespace_view(pid)
         assert by_name["eth0"]["address"] == mac
         assert f"{eni_ip}/24" in {f"{i['local']}/{i['prefixlen']}"
                                   for i in by_name["eth0"]["addr_info"]}
         assert "ecs-eth0" in by_name
-        routes = subprocess.run(["nsenter", "-t", pid, "-n", "ip", "route"],
-                                capture_output=True, text=True).stdout
         assert "default via 10.0.1.1 dev eth0" in routes
         assert ("blackhole 169.254.169.254" in routes) == (not block_imds)
         assert not link_by_mac(mac)  # no longer in the host namespace
@@ -172,8 +185,11 @@ def test_awsvpc_task_on_a_simulated_eni(tmpdir_path, block_imds):
         agent.start()
         agent.wait_log(r"Restored 1 task")
         registered(cp, cluster, agent)
+        # Synchronisation only: the restarted agent has re-checked the namespace. What counts
+        # is the kernel's view, which must be exactly what it was.
         agent.wait_log(r"ENI " + mac + " is eth0 of the task namespace.*\n(.*\n)*.*ENI " + mac +
                        " is eth0 of the task namespace")
+        assert ipv4_view(*namespace_view(pid)) == ipv4_view(by_name, routes)
         assert sorted(harness.containers_of(cluster)) == sorted([app, pause["Id"]])
         assert "HTTP/1.0 200" in http_get(app, "10.0.1.1", 8080)
         assert cp.describe_task(cluster, arn)["lastStatus"] == "RUNNING"
