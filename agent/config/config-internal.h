@@ -12,7 +12,6 @@
 /* os-release and ip_local_port_range are tiny. */
 #define CONFIG_SMALL_FILE_MAX (64 * 1024)
 
-
 /* Go's strings.TrimSpace (ASCII and Unicode white space in UTF-8) on [*p, *p + *len). */
 void config_trim_space(const char **p, size_t *len);
 
