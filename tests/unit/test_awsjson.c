@@ -16,6 +16,7 @@
 #include "ecs/credentials.h"
 #include "ecs/jsonutil.h"
 #include "ecs/loop.h"
+#include "fake_http.h"
 
 static void test_error_code_normalize(void **state)
 {
@@ -226,93 +227,40 @@ struct seen {
 };
 
 struct fake {
-        int fd, port;
-        sd_event_source *src;
+        struct fake_http http;
         const struct answer *script;
         size_t n_script;
         struct seen seen[8];
         unsigned n;
 };
 
-struct conn {
-        struct fake *srv;
-        int fd;
-        sd_event_source *src;
-        char buf[8192];
-        size_t len;
-};
-
-static int on_conn_io(sd_event_source *es, int fd, uint32_t revents, void *userdata)
+/* Records the request and answers with the next step of the script (500 past its end). */
+static void fake_handle(void *userdata, const char *request, const char *body, int *status,
+                        const char **headers, const char **body_out)
 {
-        struct conn *c = userdata;
-        ssize_t n = read(fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
+        struct fake *s = userdata;
+        struct seen *q = &s->seen[s->n < ELEMENTSOF(s->seen) ? s->n : 0];
+        static const struct answer fallback = {500, NULL, ""};
+        const struct answer *a = s->n < s->n_script ? &s->script[s->n] : &fallback;
 
-        if (n > 0) {
-                c->len += n;
-                c->buf[c->len] = '\0';
-                char *end = strstr(c->buf, "\r\n\r\n");
-                if (!end)
-                        return 0;
-                const char *cl = strcasestr(c->buf, "\r\nContent-Length:");
-                size_t want = (end + 4 - c->buf) + (cl ? strtoul(cl + 17, NULL, 10) : 0);
-                if (c->len < want)
-                        return 0;
-                struct fake *s = c->srv;
-                struct seen *q = &s->seen[s->n < ELEMENTSOF(s->seen) ? s->n : 0];
-                *q = (struct seen){0};
-                sscanf(c->buf, "%7s %63s", q->method, q->path);
-                snprintf(q->head, sizeof(q->head), "%.*s", (int)(end + 2 - c->buf), c->buf);
-                snprintf(q->body, sizeof(q->body), "%s", end + 4);
-                const struct answer *a =
-                    s->n < s->n_script ? &s->script[s->n] : &(struct answer){500, NULL, ""};
-                s->n++;
-                char resp[4096];
-                int l = snprintf(resp, sizeof(resp),
-                                 "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n"
-                                 "%s\r\n%s",
-                                 a->status, strlen(a->body), a->headers ? a->headers : "", a->body);
-                assert_int_equal(write(fd, resp, l), l);
-        }
-        sd_event_source_disable_unref(c->src);
-        close(c->fd);
-        free(c);
-        return 0;
-}
-
-static int on_accept(sd_event_source *es, int fd, uint32_t revents, void *userdata)
-{
-        int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (cfd < 0)
-                return 0;
-        struct conn *c = calloc(1, sizeof(*c));
-        assert_non_null(c);
-        c->srv = userdata;
-        c->fd = cfd;
-        assert_int_equal(
-            sd_event_add_io(sd_event_source_get_event(es), &c->src, cfd, EPOLLIN, on_conn_io, c),
-            0);
-        return 0;
+        *q = (struct seen){0};
+        sscanf(request, "%7s %63s", q->method, q->path);
+        snprintf(q->head, sizeof(q->head), "%.*s", (int)(body - 2 - request), request);
+        snprintf(q->body, sizeof(q->body), "%s", body);
+        s->n++;
+        *status = a->status;
+        *headers = a->headers;
+        *body_out = a->body;
 }
 
 static void fake_start(struct fake *s, struct ecs_loop *loop)
 {
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        socklen_t al = sizeof(a);
-
-        s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        assert_true(s->fd >= 0);
-        assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-        assert_int_equal(listen(s->fd, 16), 0);
-        assert_int_equal(getsockname(s->fd, (struct sockaddr *)&a, &al), 0);
-        s->port = ntohs(a.sin_port);
-        assert_int_equal(
-            sd_event_add_io(ecs_loop_event(loop), &s->src, s->fd, EPOLLIN, on_accept, s), 0);
+        fake_http_start(&s->http, loop, fake_handle, s);
 }
 
 static void fake_stop(struct fake *s)
 {
-        s->src = sd_event_source_disable_unref(s->src);
-        close(s->fd);
+        fake_http_stop(&s->http);
 }
 
 /* ---- whole calls ---- */
@@ -384,7 +332,7 @@ static void run_call(const struct answer *script, size_t n, bool with_creds, boo
         assert_int_equal(ecs_loop_new(&loop), 0);
         *srv = (struct fake){.script = script, .n_script = n};
         fake_start(srv, loop);
-        assert_true(asprintf(&url, "http://127.0.0.1:%d", srv->port) > 0);
+        assert_true(asprintf(&url, "http://127.0.0.1:%d", srv->http.port) > 0);
         if (dead)
                 fake_stop(srv);
         assert_int_equal(aws_credential_provider_new(loop, &co, &p), 0);

@@ -16,6 +16,7 @@
 #include "ecs/credentials.h"
 #include "ecs/imds.h"
 #include "ecs/loop.h"
+#include "fake_http.h"
 
 /* ---- pure parsers ---- */
 
@@ -283,9 +284,7 @@ struct fake_req {
 };
 
 struct fake_imds {
-        int fd;
-        int port;
-        sd_event_source *src;
+        struct fake_http http;
         struct fake_req log[64];
         unsigned n;
         int token_status;      /* answer to PUT /latest/api/token */
@@ -293,14 +292,6 @@ struct fake_imds {
         unsigned accept_uses;  /* >0: a token is accepted that many times, then 401 */
         unsigned uses;
         const char *creds_json;
-};
-
-struct conn {
-        struct fake_imds *srv;
-        int fd;
-        sd_event_source *src;
-        char buf[4096];
-        size_t len;
 };
 
 static void header_value(const char *req, const char *name, char *out, size_t outlen)
@@ -350,79 +341,33 @@ static void fake_answer(struct fake_imds *s, const struct fake_req *q, int *stat
                 *status = 404;
 }
 
-static int on_conn_io(sd_event_source *es, int fd, uint32_t revents, void *userdata)
+static void fake_handle(void *userdata, const char *request, const char *body, int *status,
+                        const char **headers, const char **body_out)
 {
-        struct conn *c = userdata;
-        ssize_t n = read(fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
+        struct fake_imds *s = userdata;
+        struct fake_req *q = &s->log[s->n < ELEMENTSOF(s->log) ? s->n++ : s->n - 1];
 
-        if (n > 0) {
-                c->len += n;
-                c->buf[c->len] = '\0';
-                if (!strstr(c->buf, "\r\n\r\n"))
-                        return 0;
-                struct fake_imds *s = c->srv;
-                struct fake_req *q = &s->log[s->n < ELEMENTSOF(s->log) ? s->n++ : s->n - 1];
-                *q = (struct fake_req){0};
-                sscanf(c->buf, "%7s %255s", q->method, q->path);
-                header_value(c->buf, "X-aws-ec2-metadata-token:", q->token, sizeof(q->token));
-                header_value(c->buf, "X-aws-ec2-metadata-token-ttl-seconds:", q->ttl,
-                             sizeof(q->ttl));
-                int status = 500;
-                const char *body = "";
-                fake_answer(s, q, &status, &body);
-                char resp[2048];
-                int l = snprintf(resp, sizeof(resp),
-                                 "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n"
-                                 "\r\n%s",
-                                 status, strlen(body), body);
-                assert_int_equal(write(fd, resp, l), l);
-        }
-        sd_event_source_disable_unref(c->src);
-        close(c->fd);
-        free(c);
-        return 0;
-}
-
-static int on_accept(sd_event_source *es, int fd, uint32_t revents, void *userdata)
-{
-        int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (cfd < 0)
-                return 0;
-        struct conn *c = calloc(1, sizeof(*c));
-        assert_non_null(c);
-        c->srv = userdata;
-        c->fd = cfd;
-        assert_int_equal(
-            sd_event_add_io(sd_event_source_get_event(es), &c->src, cfd, EPOLLIN, on_conn_io, c),
-            0);
-        return 0;
+        *q = (struct fake_req){0};
+        sscanf(request, "%7s %255s", q->method, q->path);
+        header_value(request, "X-aws-ec2-metadata-token:", q->token, sizeof(q->token));
+        header_value(request, "X-aws-ec2-metadata-token-ttl-seconds:", q->ttl, sizeof(q->ttl));
+        fake_answer(s, q, status, body_out);
 }
 
 static void fake_start(struct fake_imds *s, struct ecs_loop *loop)
 {
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        socklen_t al = sizeof(a);
-
-        s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        assert_true(s->fd >= 0);
-        assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-        assert_int_equal(listen(s->fd, 16), 0);
-        assert_int_equal(getsockname(s->fd, (struct sockaddr *)&a, &al), 0);
-        s->port = ntohs(a.sin_port);
-        assert_int_equal(
-            sd_event_add_io(ecs_loop_event(loop), &s->src, s->fd, EPOLLIN, on_accept, s), 0);
+        fake_http_start(&s->http, loop, fake_handle, s);
 }
 
 static void fake_stop(struct fake_imds *s)
 {
-        sd_event_source_disable_unref(s->src);
-        close(s->fd);
+        fake_http_stop(&s->http);
 }
 
 static char *fake_url(struct fake_imds *s)
 {
         char *u;
-        assert_true(asprintf(&u, "http://127.0.0.1:%d/", s->port) > 0);
+        assert_true(asprintf(&u, "http://127.0.0.1:%d/", s->http.port) > 0);
         return u;
 }
 
