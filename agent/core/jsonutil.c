@@ -121,6 +121,17 @@ int json_add(json_object *obj, const char *key, json_object *val)
         return 0;
 }
 
+int json_append(json_object *array, json_object *val)
+{
+        if (!val)
+                return -ENOMEM;
+        if (json_object_array_add(array, val) < 0) {
+                json_object_put(val);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
 int json_add_string(json_object *obj, const char *key, const char *s)
 {
         if (!s)
@@ -147,13 +158,19 @@ int json_add_bool(json_object *obj, const char *key, bool v)
         return json_add(obj, key, o);
 }
 
-int json_add_epoch(json_object *obj, const char *key, uint64_t realtime_usec)
+json_object *json_new_epoch(uint64_t realtime_usec)
 {
         char buf[32];
+
         /* Milliseconds are all the AWS JSON protocol carries; print them exactly. */
         snprintf(buf, sizeof(buf), "%llu.%03llu", (unsigned long long)(realtime_usec / 1000000),
                  (unsigned long long)(realtime_usec % 1000000 / 1000));
-        json_object *o = json_object_new_double_s(strtod(buf, NULL), buf);
+        return json_object_new_double_s(strtod(buf, NULL), buf);
+}
+
+int json_add_epoch(json_object *obj, const char *key, uint64_t realtime_usec)
+{
+        json_object *o = json_new_epoch(realtime_usec);
         if (!o)
                 return -ENOMEM;
         return json_add(obj, key, o);

@@ -30,9 +30,12 @@ json_object *json_get_object(json_object *obj, const char *key, bool *ok);
 /* Builders that take ownership of val and ignore NULL values (no member added). */
 int json_add(json_object *obj, const char *key, json_object *val);
 int json_add_string(json_object *obj, const char *key, const char *s);
+/* Appends val to an array, taking ownership; NULL val (a failed constructor) is -ENOMEM. */
+int json_append(json_object *array, json_object *val);
 int json_add_int(json_object *obj, const char *key, int64_t v);
 int json_add_bool(json_object *obj, const char *key, bool v);
 /* Epoch seconds with millisecond fraction, as the AWS JSON protocols use. */
+json_object *json_new_epoch(uint64_t realtime_usec);
 int json_add_epoch(json_object *obj, const char *key, uint64_t realtime_usec);
 
 /* Compact serialisation; the returned string is owned by the caller. */
