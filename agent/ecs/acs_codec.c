@@ -1,6 +1,7 @@
 /* ACS message decoding (§2.4-2.13): the envelope, and every message type except the
  * PayloadMessage's tasks (acs_payload.c). */
 #include <arpa/inet.h>
+#include <limits.h>
 #include <stdio.h>
 
 #include "acs_internal.h"
@@ -103,314 +104,224 @@ static const struct acs_type_info *acs_type_lookup(const char *name)
         return NULL;
 }
 
-/* ---- credentials ---- */
+const struct jsonmap_limits acs_limits = {
+    .max_string = ACS_MAX_STRING_LEN,
+    .max_items = ACS_MAX_LIST_ITEMS,
+};
 
-static char *wipe_free(char *s)
-{
-        if (s) {
-                explicit_bzero(s, strlen(s));
-                free(s);
-        }
-        return NULL;
-}
+#define REQ   .flags = JSONMAP_REQUIRED
+#define EMPTY .flags = JSONMAP_EMPTY_IF_ABSENT
+
+/* ---- credentials (§2.7) ---- */
+
+/* Member names only in reasons: values may be secret. */
+static const struct jsonmap_field credentials_fields[] = {
+    JSONMAP_STRING("credentialsId", struct acs_credentials, credentials_id, REQ),
+    JSONMAP_STRING("roleArn", struct acs_credentials, role_arn, EMPTY),
+    JSONMAP_STRING("accessKeyId", struct acs_credentials, access_key_id, EMPTY),
+    JSONMAP_STRING("secretAccessKey", struct acs_credentials, secret_access_key,
+                   .flags = JSONMAP_EMPTY_IF_ABSENT | JSONMAP_SECRET),
+    JSONMAP_STRING("sessionToken", struct acs_credentials, session_token,
+                   .flags = JSONMAP_EMPTY_IF_ABSENT | JSONMAP_SECRET),
+    JSONMAP_STRING("expiration", struct acs_credentials, expiration, EMPTY),
+    JSONMAP_END,
+};
+const struct jsonmap_type acs_credentials_type =
+    JSONMAP_TYPE(struct acs_credentials, credentials_fields);
 
 void acs_credentials_done(struct acs_credentials *c)
 {
         if (!c)
                 return;
-        free(c->credentials_id);
-        free(c->role_arn);
-        free(c->access_key_id);
-        wipe_free(c->secret_access_key);
-        wipe_free(c->session_token);
-        free(c->expiration);
+        jsonmap_done(&acs_credentials_type, c);
         *c = (struct acs_credentials){};
-}
-
-int acs_decode_credentials(struct acs_dec *d, json_object *o, struct acs_credentials *ret)
-{
-        struct acs_credentials c = {};
-        int r;
-
-        /* Member names only in reasons: values may be secret. */
-        if ((r = acs_get_string(d, o, "credentialsId", true, &c.credentials_id)) < 0 ||
-            (r = acs_get_string_or_empty(d, o, "roleArn", &c.role_arn)) < 0 ||
-            (r = acs_get_string_or_empty(d, o, "accessKeyId", &c.access_key_id)) < 0 ||
-            (r = acs_get_string_or_empty(d, o, "secretAccessKey", &c.secret_access_key)) < 0 ||
-            (r = acs_get_string_or_empty(d, o, "sessionToken", &c.session_token)) < 0 ||
-            (r = acs_get_string_or_empty(d, o, "expiration", &c.expiration)) < 0) {
-                acs_credentials_done(&c);
-                return r;
-        }
-        *ret = c;
-        return 0;
 }
 
 /* ---- ENIs (§6.5) ---- */
 
-static void eni_done(struct acs_eni *e)
-{
-        free(e->ec2_id);
-        free(e->mac_address);
-        free(e->attachment_arn);
-        for (size_t i = 0; i < e->n_ipv4; i++)
-                free(e->ipv4[i].address);
-        free(e->ipv4);
-        for (size_t i = 0; i < e->n_ipv6; i++)
-                free(e->ipv6[i].address);
-        free(e->ipv6);
-        free(e->subnet_gateway_ipv4);
-        free(e->subnet_gateway_ipv6);
-        strv_free(e->dns_servers);
-        strv_free(e->search_domains);
-        free(e->private_dns_name);
-        free(e->vlan_id);
-        free(e->trunk_mac_address);
-}
-
-void acs_enis_free(struct acs_eni *e, size_t n)
-{
-        for (size_t i = 0; e && i < n; i++)
-                eni_done(&e[i]);
-        free(e);
-}
-
-static int decode_eni_addresses(struct acs_dec *d, json_object *o, const char *key,
-                                const char *addr_key, int family, struct acs_eni_address **ret,
-                                size_t *ret_n)
+static int check_address(struct jsonmap_ctx *c, int family, const char *s)
 {
         unsigned char buf[sizeof(struct in6_addr)];
-        json_object *a;
-        size_t n;
-        int r;
+        char q[48];
 
-        r = acs_get_array(d, o, key, ACS_MAX_LIST_ITEMS, &a);
-        if (r < 0)
-                return r;
-        n = a ? json_object_array_length(a) : 0;
-        if (n == 0)
-                return 0;
-        *ret = calloc(n, sizeof(**ret));
-        if (!*ret)
-                return acs_fail(d, -ENOMEM, "out of memory");
-        *ret_n = n;
-        for (size_t i = 0; i < n; i++) {
-                json_object *e = json_object_array_get_idx(a, i);
-                char q[48];
-                if (!e || !json_object_is_type(e, json_type_object))
-                        return acs_fail(d, -EINVAL, "%s[%zu] is not an object", key, i);
-                r = acs_get_string(d, e, addr_key, true, &(*ret)[i].address);
-                if (r < 0)
-                        return r;
-                if (inet_pton(family, (*ret)[i].address, buf) != 1)
-                        return acs_fail(d, -EINVAL, "%s[%zu]: invalid address '%s'", key, i,
-                                        acs_quote((*ret)[i].address, q));
-                r = acs_get_bool(d, e, "primary", &(*ret)[i].primary);
-                if (r < 0)
-                        return r;
-        }
+        if (inet_pton(family, s, buf) != 1)
+                return jsonmap_fail(c, -EINVAL, "invalid address '%s'", jsonmap_quote(s, q));
         return 0;
 }
 
+static int check_ipv4(struct jsonmap_ctx *c, const void *obj, const void *value)
+{
+        return check_address(c, AF_INET, *(char *const *)value);
+}
+
+static int check_ipv6(struct jsonmap_ctx *c, const void *obj, const void *value)
+{
+        return check_address(c, AF_INET6, *(char *const *)value);
+}
+
+static const struct jsonmap_field ipv4_fields[] = {
+    JSONMAP_STRING("privateAddress", struct acs_eni_address, address, REQ, .check = check_ipv4),
+    JSONMAP_BOOL("primary", struct acs_eni_address, primary),
+    JSONMAP_END,
+};
+static const struct jsonmap_type ipv4_type = JSONMAP_TYPE(struct acs_eni_address, ipv4_fields);
+
+static const struct jsonmap_field ipv6_fields[] = {
+    JSONMAP_STRING("address", struct acs_eni_address, address, REQ, .check = check_ipv6),
+    JSONMAP_BOOL("primary", struct acs_eni_address, primary),
+    JSONMAP_END,
+};
+static const struct jsonmap_type ipv6_type = JSONMAP_TYPE(struct acs_eni_address, ipv6_fields);
+
+static const struct jsonmap_field vlan_fields[] = {
+    JSONMAP_STRING("vlanId", struct acs_eni, vlan_id),
+    JSONMAP_STRING("trunkInterfaceMacAddress", struct acs_eni, trunk_mac_address),
+    JSONMAP_END,
+};
+static const struct jsonmap_type vlan_type = JSONMAP_TYPE(struct acs_eni, vlan_fields);
+
+static int parse_association(const char *s)
+{
+        if (streq(s, "default"))
+                return ACS_ENI_ASSOCIATION_DEFAULT;
+        return streq(s, "vlan") ? ACS_ENI_ASSOCIATION_VLAN : -EINVAL;
+}
+static const char *name_association(int v)
+{
+        return v == ACS_ENI_ASSOCIATION_VLAN ? "vlan" : v == 0 ? "default" : NULL;
+}
+static const struct jsonmap_enum association_enum = {parse_association, name_association};
+
 /* "<address>/<prefix>": exactly one '/' (as the official ValidateENI), and since the net
  * layer takes both the gateway and the ENI's netmask from it, a real address and prefix. */
-static int check_subnet_gateway(struct acs_dec *d, const char *what, const char *s, int family)
+static int check_subnet_gateway(struct jsonmap_ctx *c, const char *what, const char *s, int family)
 {
         unsigned char buf[sizeof(struct in6_addr)];
         char addr[INET6_ADDRSTRLEN], q[48];
         const char *slash = strchr(s, '/');
-        unsigned long prefix;
-        char *end;
+        unsigned long prefix = ULONG_MAX;
+        char *end = NULL;
 
-        if (!slash || strchr(slash + 1, '/'))
-                return acs_fail(d, -EINVAL, "invalid subnet gateway %s address '%s'", what,
-                                acs_quote(s, q));
-        if ((size_t)(slash - s) >= sizeof(addr) || !slash[1] || slash[1] < '0' || slash[1] > '9')
-                return acs_fail(d, -EINVAL, "invalid subnet gateway %s address '%s'", what,
-                                acs_quote(s, q));
-        memcpy(addr, s, (size_t)(slash - s));
-        addr[slash - s] = 0;
-        errno = 0;
-        prefix = strtoul(slash + 1, &end, 10);
-        if (errno || *end || prefix > (family == AF_INET ? 32U : 128U) ||
-            inet_pton(family, addr, buf) != 1)
-                return acs_fail(d, -EINVAL, "invalid subnet gateway %s address '%s'", what,
-                                acs_quote(s, q));
-        return 0;
-}
-
-static int decode_eni_fields(struct acs_dec *d, json_object *o, struct acs_eni *e)
-{
-        json_object *vlan;
-        char *proto = NULL;
-        int r;
-
-        if ((r = acs_get_string(d, o, "ec2Id", false, &e->ec2_id)) < 0 ||
-            (r = acs_get_string(d, o, "macAddress", false, &e->mac_address)) < 0 ||
-            (r = acs_get_string(d, o, "attachmentArn", false, &e->attachment_arn)) < 0 ||
-            (r = decode_eni_addresses(d, o, "ipv4Addresses", "privateAddress", AF_INET, &e->ipv4,
-                                      &e->n_ipv4)) < 0 ||
-            (r = decode_eni_addresses(d, o, "ipv6Addresses", "address", AF_INET6, &e->ipv6,
-                                      &e->n_ipv6)) < 0 ||
-            (r = acs_get_string(d, o, "subnetGatewayIpv4Address", false, &e->subnet_gateway_ipv4)) <
-                0 ||
-            (r = acs_get_string(d, o, "subnetGatewayIpv6Address", false, &e->subnet_gateway_ipv6)) <
-                0 ||
-            (r = acs_get_strv(d, o, "domainNameServers", &e->dns_servers)) < 0 ||
-            (r = acs_get_strv(d, o, "domainName", &e->search_domains)) < 0 ||
-            (r = acs_get_string(d, o, "privateDnsName", false, &e->private_dns_name)) < 0 ||
-            (r = acs_get_object(d, o, "interfaceVlanProperties", &vlan)) < 0)
-                return r;
-        if (vlan && ((r = acs_get_string(d, vlan, "vlanId", false, &e->vlan_id)) < 0 ||
-                     (r = acs_get_string(d, vlan, "trunkInterfaceMacAddress", false,
-                                         &e->trunk_mac_address)) < 0))
-                return r;
-
-        r = acs_get_string(d, o, "interfaceAssociationProtocol", false, &proto);
-        if (r < 0)
-                return r;
-        if (!proto || streq(proto, "default"))
-                e->association = ACS_ENI_ASSOCIATION_DEFAULT;
-        else if (streq(proto, "vlan"))
-                e->association = ACS_ENI_ASSOCIATION_VLAN;
-        else {
-                char q[48];
-                r = acs_fail(d, -EINVAL, "invalid interface association protocol '%s'",
-                             acs_quote(proto, q));
+        if (slash && !strchr(slash + 1, '/') && (size_t)(slash - s) < sizeof(addr) &&
+            slash[1] >= '0' && slash[1] <= '9') {
+                memcpy(addr, s, (size_t)(slash - s));
+                addr[slash - s] = 0;
+                errno = 0;
+                prefix = strtoul(slash + 1, &end, 10);
+                if (errno == 0 && !*end && prefix <= (family == AF_INET ? 32U : 128U) &&
+                    inet_pton(family, addr, buf) == 1)
+                        return 0;
         }
-        free(proto);
-        return r;
+        return jsonmap_fail(c, -EINVAL, "invalid subnet gateway %s address '%s'", what,
+                            jsonmap_quote(s, q));
 }
 
 /* The official ValidateENI rules, in its order. */
-static int validate_eni(struct acs_dec *d, const struct acs_eni *e)
+static int check_eni(struct jsonmap_ctx *c, json_object *o, void *obj)
 {
-        int r;
+        const struct acs_eni *e = obj;
 
         if (e->n_ipv6 > 0 && e->n_ipv4 == 0) {
                 if (!e->subnet_gateway_ipv6)
-                        return acs_fail(d, -EINVAL, "no subnet gateway ipv6 address");
-                r = check_subnet_gateway(d, "ipv6", e->subnet_gateway_ipv6, AF_INET6);
-                if (r < 0)
-                        return r;
+                        return jsonmap_fail(c, -EINVAL, "no subnet gateway ipv6 address");
+                if (check_subnet_gateway(c, "ipv6", e->subnet_gateway_ipv6, AF_INET6) < 0)
+                        return -EINVAL;
         } else {
                 if (e->n_ipv4 == 0)
-                        return acs_fail(d, -EINVAL, "no ipv4 addresses");
+                        return jsonmap_fail(c, -EINVAL, "no ipv4 addresses");
                 if (!e->subnet_gateway_ipv4)
-                        return acs_fail(d, -EINVAL, "no subnet gateway ipv4 address");
-                r = check_subnet_gateway(d, "ipv4", e->subnet_gateway_ipv4, AF_INET);
-                if (r < 0)
-                        return r;
+                        return jsonmap_fail(c, -EINVAL, "no subnet gateway ipv4 address");
+                if (check_subnet_gateway(c, "ipv4", e->subnet_gateway_ipv4, AF_INET) < 0)
+                        return -EINVAL;
         }
         if (isempty(e->mac_address))
-                return acs_fail(d, -EINVAL, "empty eni mac address");
+                return jsonmap_fail(c, -EINVAL, "empty eni mac address");
         if (isempty(e->ec2_id))
-                return acs_fail(d, -EINVAL, "empty eni id");
+                return jsonmap_fail(c, -EINVAL, "empty eni id");
         if (e->association == ACS_ENI_ASSOCIATION_VLAN &&
             (isempty(e->vlan_id) || isempty(e->trunk_mac_address)))
-                return acs_fail(d, -EINVAL, "vlan interface properties missing");
+                return jsonmap_fail(c, -EINVAL, "vlan interface properties missing");
         return 0;
 }
 
-int acs_decode_enis(struct acs_dec *d, json_object *o, const char *key, struct acs_eni **ret,
-                    size_t *ret_n)
-{
-        struct acs_eni *enis = NULL;
-        json_object *a;
-        size_t n;
-        int r;
+#define E struct acs_eni
+static const struct jsonmap_field eni_fields[] = {
+    JSONMAP_STRING("ec2Id", E, ec2_id),
+    JSONMAP_STRING("macAddress", E, mac_address),
+    JSONMAP_STRING("attachmentArn", E, attachment_arn),
+    JSONMAP_ARRAY("ipv4Addresses", E, ipv4, n_ipv4, &ipv4_type),
+    JSONMAP_ARRAY("ipv6Addresses", E, ipv6, n_ipv6, &ipv6_type),
+    JSONMAP_STRING("subnetGatewayIpv4Address", E, subnet_gateway_ipv4),
+    JSONMAP_STRING("subnetGatewayIpv6Address", E, subnet_gateway_ipv6),
+    JSONMAP_STRV("domainNameServers", E, dns_servers, .flags = JSONMAP_NULL_IF_EMPTY),
+    JSONMAP_STRV("domainName", E, search_domains, .flags = JSONMAP_NULL_IF_EMPTY),
+    JSONMAP_STRING("privateDnsName", E, private_dns_name),
+    JSONMAP_FLATTEN("interfaceVlanProperties", &vlan_type),
+    JSONMAP_ENUM("interfaceAssociationProtocol", E, association, &association_enum),
+    JSONMAP_END,
+};
+#undef E
+const struct jsonmap_type acs_eni_type =
+    JSONMAP_TYPE(struct acs_eni, eni_fields, .check = check_eni);
 
-        r = acs_get_array(d, o, key, ACS_MAX_ENIS, &a);
-        if (r < 0)
-                return r;
-        n = a ? json_object_array_length(a) : 0;
-        if (n > 0) {
-                enis = calloc(n, sizeof(*enis));
-                if (!enis)
-                        return acs_fail(d, -ENOMEM, "out of memory");
-        }
-        for (size_t i = 0; i < n; i++) {
-                json_object *e = json_object_array_get_idx(a, i);
-                char where[sizeof(d->where)];
-
-                memcpy(where, d->where, sizeof(where));
-                if (where[0])
-                        acs_where(d, "%.60s: eni message validation: %s[%zu]", where, key, i);
-                else
-                        acs_where(d, "eni message validation: %s[%zu]", key, i);
-                if (!e || !json_object_is_type(e, json_type_object))
-                        r = acs_fail(d, -EINVAL, "not an object");
-                else if ((r = decode_eni_fields(d, e, &enis[i])) >= 0)
-                        r = validate_eni(d, &enis[i]);
-                memcpy(d->where, where, sizeof(where));
-                if (r < 0) {
-                        acs_enis_free(enis, n);
-                        return r;
-                }
-        }
-        *ret = enis;
-        *ret_n = n;
-        return 0;
-}
+#define ENIS_FIELD(st)                                                                             \
+        JSONMAP_ARRAY("elasticNetworkInterfaces", st, enis, n_enis, &acs_eni_type,                 \
+                      .limit = ACS_MAX_ENIS)
 
 /* ---- simple messages ---- */
 
-static int decode_credentials_message(struct acs_dec *d, json_object *msg,
-                                      struct acs_credentials_message *m)
-{
-        json_object *creds;
-        char *role = NULL;
-        int r;
+JSONMAP_ENUM_NAMES(role_enum, acs_role_type_from_string, acs_role_type_to_string);
 
-        m->role_type = _ACS_ROLE_INVALID;
-        if ((r = acs_get_string(d, msg, "messageId", true, &m->message_id)) < 0 ||
-            (r = acs_get_string(d, msg, "taskArn", true, &m->task_arn)) < 0 ||
-            (r = acs_get_string(d, msg, "taskClusterArn", false, &m->task_cluster_arn)) < 0 ||
-            (r = acs_get_object(d, msg, "roleCredentials", &creds)) < 0)
-                return r;
-        if (!creds)
-                return acs_fail(d, -EINVAL, "roleCredentials is not set");
-        acs_where(d, "roleCredentials");
-        r = acs_decode_credentials(d, creds, &m->credentials);
-        acs_where(d, "%s", "");
-        if (r < 0)
-                return r;
-        r = acs_get_string(d, msg, "roleType", false, &role);
-        if (r < 0)
-                return r;
-        m->role_type = acs_role_type_from_string(role);
-        if (m->role_type < 0) {
-                char q[48];
-                r = acs_fail(d, -EINVAL, "roleType '%s' is invalid", acs_quote(role, q));
-        }
-        free(role);
-        return r;
+#define M struct acs_credentials_message
+static const struct jsonmap_field credentials_message_fields[] = {
+    JSONMAP_STRING("messageId", M, message_id, REQ),
+    JSONMAP_STRING("taskArn", M, task_arn, REQ),
+    JSONMAP_STRING("taskClusterArn", M, task_cluster_arn),
+    JSONMAP_OBJECT("roleCredentials", M, credentials, &acs_credentials_type, REQ),
+    JSONMAP_ENUM("roleType", M, role_type, &role_enum, REQ),
+    JSONMAP_END,
+};
+#undef M
+
+static const struct jsonmap_field heartbeat_fields[] = {
+    JSONMAP_STRING("messageId", struct acs_heartbeat_message, message_id, EMPTY),
+    JSONMAP_BOOL("healthy", struct acs_heartbeat_message, healthy),
+    JSONMAP_END,
+};
+
+static int check_wait_timeout(struct jsonmap_ctx *c, const void *obj, const void *value)
+{
+        if (*(const int64_t *)value <= 0)
+                return jsonmap_fail(c, -EINVAL, "invalid waitTimeoutMs");
+        return 0;
 }
 
-static int decode_attach_eni_message(struct acs_dec *d, json_object *msg, bool task_variant,
-                                     struct acs_attach_eni_message *m)
+static int check_has_enis(struct jsonmap_ctx *c, const void *obj, const void *value)
 {
-        int r;
+        const struct acs_attach_eni_message *m = obj;
+        return m->n_enis == 0 ? jsonmap_fail(c, -EINVAL, "no ENIs") : 0;
+}
 
-        if ((r = acs_get_string(d, msg, "messageId", true, &m->message_id)) < 0 ||
-            (r = acs_get_string(d, msg, "clusterArn", true, &m->cluster_arn)) < 0 ||
-            (r = acs_get_string(d, msg, "containerInstanceArn", true, &m->container_instance_arn)) <
-                0 ||
-            (task_variant && (r = acs_get_string(d, msg, "taskArn", true, &m->task_arn)) < 0) ||
-            (task_variant &&
-             (r = acs_get_string(d, msg, "taskClusterArn", false, &m->task_cluster_arn)) < 0) ||
-            (r = acs_get_int(d, msg, "generatedAt", INT64_MIN, INT64_MAX, &m->generated_at)) < 0 ||
-            (r = acs_get_int(d, msg, "waitTimeoutMs", INT64_MIN, INT64_MAX, &m->wait_timeout_ms)) <
-                0)
-                return r;
-        if (m->wait_timeout_ms <= 0)
-                return acs_fail(d, -EINVAL, "invalid waitTimeoutMs");
-        r = acs_decode_enis(d, msg, "elasticNetworkInterfaces", &m->enis, &m->n_enis);
-        if (r < 0)
-                return r;
-        if (m->n_enis == 0)
-                return acs_fail(d, -EINVAL, "no ENIs");
-        return 0;
+#define M struct acs_attach_eni_message
+static const struct jsonmap_field attach_eni_fields[] = {
+    JSONMAP_STRING("messageId", M, message_id, REQ),
+    JSONMAP_STRING("clusterArn", M, cluster_arn, REQ),
+    JSONMAP_STRING("containerInstanceArn", M, container_instance_arn, REQ),
+    JSONMAP_STRING("taskArn", M, task_arn),
+    JSONMAP_STRING("taskClusterArn", M, task_cluster_arn),
+    JSONMAP_I64("generatedAt", M, generated_at),
+    JSONMAP_I64("waitTimeoutMs", M, wait_timeout_ms, .check = check_wait_timeout),
+    JSONMAP_ARRAY("elasticNetworkInterfaces", M, enis, n_enis, &acs_eni_type, .limit = ACS_MAX_ENIS,
+                  .check = check_has_enis),
+    JSONMAP_END,
+};
+#undef M
+
+/* The task variant names its task; the instance variant has none. */
+static int check_attach_task_eni(struct jsonmap_ctx *c, json_object *o, void *obj)
+{
+        const struct acs_attach_eni_message *m = obj;
+        return isempty(m->task_arn) ? jsonmap_fail(c, -EINVAL, "taskArn is not set") : 0;
 }
 
 /* ARN-shaped: "arn:partition:service:region:account:resource" with a non-empty resource. */
@@ -426,143 +337,138 @@ static bool arn_is_valid(const char *s)
         return colons == 5 && *s;
 }
 
-static int decode_confirm_attachment(struct acs_dec *d, json_object *msg,
-                                     struct acs_confirm_attachment_message *m)
+static int check_arn(struct jsonmap_ctx *c, const void *obj, const void *value)
 {
-        json_object *att, *props;
+        const char *s = *(char *const *)value;
         char q[48];
-        size_t n;
-        int r;
 
-        if ((r = acs_get_string(d, msg, "messageId", true, &m->message_id)) < 0 ||
-            (r = acs_get_string_or_empty(d, msg, "clusterArn", &m->cluster_arn)) < 0 ||
-            (r = acs_get_string_or_empty(d, msg, "containerInstanceArn",
-                                         &m->container_instance_arn)) < 0 ||
-            (r = acs_get_string(d, msg, "taskArn", false, &m->task_arn)) < 0 ||
-            (r = acs_get_string(d, msg, "taskClusterArn", false, &m->task_cluster_arn)) < 0 ||
-            (r = acs_get_int(d, msg, "generatedAt", INT64_MIN, INT64_MAX, &m->generated_at)) < 0 ||
-            (r = acs_get_int(d, msg, "waitTimeoutMs", 0, INT64_MAX, &m->wait_timeout_ms)) < 0 ||
-            (r = acs_get_object(d, msg, "attachment", &att)) < 0)
-                return r;
+        if (s && !arn_is_valid(s))
+                return jsonmap_fail(c, -EINVAL, "invalid ARN '%s'", jsonmap_quote(s, q));
+        return 0;
+}
+
+static const struct jsonmap_field property_fields[] = {
+    JSONMAP_STRING("name", struct acs_attachment_property, name, REQ),
+    JSONMAP_STRING("value", struct acs_attachment_property, value, REQ),
+    JSONMAP_END,
+};
+static const struct jsonmap_type property_type =
+    JSONMAP_TYPE(struct acs_attachment_property, property_fields);
+
+#define M struct acs_confirm_attachment_message
+static const struct jsonmap_field attachment_fields[] = {
+    JSONMAP_STRING("attachmentArn", M, attachment_arn, REQ, .check = check_arn),
+    JSONMAP_STRING("attachmentType", M, attachment_type, EMPTY),
+    JSONMAP_ARRAY("attachmentProperties", M, properties, n_properties, &property_type),
+    JSONMAP_END,
+};
+static const struct jsonmap_type attachment_type = JSONMAP_TYPE(M, attachment_fields);
+
+static int check_confirm(struct jsonmap_ctx *c, json_object *o, void *obj)
+{
+        struct acs_confirm_attachment_message *m = obj;
+
         if (m->wait_timeout_ms == 0)
                 m->wait_timeout_ms = 300000; /* the official default (§2.10) */
-        if (m->task_arn && !arn_is_valid(m->task_arn))
-                return acs_fail(d, -EINVAL, "invalid taskArn '%s'", acs_quote(m->task_arn, q));
-        if (!att)
-                return acs_fail(d, -EINVAL, "attachment is not set");
-        acs_where(d, "attachment");
-        if ((r = acs_get_string(d, att, "attachmentArn", true, &m->attachment_arn)) < 0 ||
-            (r = acs_get_string_or_empty(d, att, "attachmentType", &m->attachment_type)) < 0 ||
-            (r = acs_get_array(d, att, "attachmentProperties", ACS_MAX_LIST_ITEMS, &props)) < 0)
-                return r;
-        if (!arn_is_valid(m->attachment_arn))
-                return acs_fail(d, -EINVAL, "invalid attachmentArn '%s'",
-                                acs_quote(m->attachment_arn, q));
-        n = props ? json_object_array_length(props) : 0;
-        if (n > 0) {
-                m->properties = calloc(n, sizeof(*m->properties));
-                if (!m->properties)
-                        return acs_fail(d, -ENOMEM, "out of memory");
-                m->n_properties = n;
-        }
-        for (size_t i = 0; i < n; i++) {
-                json_object *p = json_object_array_get_idx(props, i);
-                acs_where(d, "attachment property %zu", i);
-                if (!p || !json_object_is_type(p, json_type_object))
-                        return acs_fail(d, -EINVAL, "not an object");
-                if ((r = acs_get_string(d, p, "name", true, &m->properties[i].name)) < 0 ||
-                    (r = acs_get_string(d, p, "value", true, &m->properties[i].value)) < 0)
-                        return r;
-        }
         return 0;
 }
 
-static void task_identifiers_free(struct acs_task_identifier *t, size_t n)
+static const struct jsonmap_field confirm_fields[] = {
+    JSONMAP_STRING("messageId", M, message_id, REQ),
+    JSONMAP_STRING("clusterArn", M, cluster_arn, EMPTY),
+    JSONMAP_STRING("containerInstanceArn", M, container_instance_arn, EMPTY),
+    JSONMAP_STRING("taskArn", M, task_arn, .check = check_arn),
+    JSONMAP_STRING("taskClusterArn", M, task_cluster_arn),
+    JSONMAP_I64("generatedAt", M, generated_at),
+    JSONMAP_I64("waitTimeoutMs", M, wait_timeout_ms, .min = 0, .max = INT64_MAX),
+    JSONMAP_FLATTEN("attachment", &attachment_type, REQ),
+    JSONMAP_END,
+};
+#undef M
+
+JSONMAP_ENUM_NAMES(status_enum, task_status_from_string, task_status_to_string);
+
+/* The official agent only ever compares desiredStatus with "RUNNING": an unknown or missing
+ * one is kept as _TASK_STATUS_INVALID, not refused. */
+static void identifier_init(void *obj)
 {
-        for (size_t i = 0; t && i < n; i++) {
-                free(t[i].task_arn);
-                free(t[i].task_cluster_arn);
-        }
-        free(t);
+        ((struct acs_task_identifier *)obj)->desired_status = _TASK_STATUS_INVALID;
 }
 
-static int decode_task_identifiers(struct acs_dec *d, json_object *msg, const char *key,
-                                   struct acs_task_identifier **ret, size_t *ret_n)
-{
-        json_object *a;
-        size_t n;
-        int r;
+#define I struct acs_task_identifier
+static const struct jsonmap_field identifier_fields[] = {
+    JSONMAP_STRING("taskArn", I, task_arn, EMPTY),
+    JSONMAP_STRING("taskClusterArn", I, task_cluster_arn, EMPTY),
+    JSONMAP_ENUM("desiredStatus", I, desired_status, &status_enum, .flags = JSONMAP_LENIENT),
+    JSONMAP_END,
+};
+#undef I
+static const struct jsonmap_type identifier_type =
+    JSONMAP_TYPE(struct acs_task_identifier, identifier_fields, .init = identifier_init);
 
-        r = acs_get_array(d, msg, key, ACS_MAX_MANIFEST_TASKS, &a);
-        if (r < 0)
-                return r;
-        n = a ? json_object_array_length(a) : 0;
-        if (n == 0)
-                return 0;
-        *ret = calloc(n, sizeof(**ret));
-        if (!*ret)
-                return acs_fail(d, -ENOMEM, "out of memory");
-        *ret_n = n;
-        for (size_t i = 0; i < n; i++) {
-                json_object *t = json_object_array_get_idx(a, i);
-                char *status = NULL;
+#define M struct acs_task_manifest_message
+static const struct jsonmap_field manifest_fields[] = {
+    JSONMAP_STRING("messageId", M, message_id, REQ),
+    JSONMAP_STRING("clusterArn", M, cluster_arn, EMPTY),
+    JSONMAP_STRING("containerInstanceArn", M, container_instance_arn, EMPTY),
+    JSONMAP_I64("generatedAt", M, generated_at),
+    JSONMAP_I64("timeline", M, timeline),
+    JSONMAP_ARRAY("tasks", M, tasks, n_tasks, &identifier_type, .limit = ACS_MAX_MANIFEST_TASKS),
+    JSONMAP_END,
+};
+#undef M
 
-                acs_where(d, "%s[%zu]", key, i);
-                if (!t || !json_object_is_type(t, json_type_object))
-                        return acs_fail(d, -EINVAL, "not an object");
-                if ((r = acs_get_string_or_empty(d, t, "taskArn", &(*ret)[i].task_arn)) < 0 ||
-                    (r = acs_get_string_or_empty(d, t, "taskClusterArn",
-                                                 &(*ret)[i].task_cluster_arn)) < 0 ||
-                    (r = acs_get_string(d, t, "desiredStatus", false, &status)) < 0)
-                        return r;
-                (*ret)[i].desired_status = task_status_from_string(status);
-                free(status);
-        }
-        acs_where(d, "%s", "");
-        return 0;
-}
+#define M struct acs_stop_verification_ack_message
+static const struct jsonmap_field stop_ack_fields[] = {
+    JSONMAP_STRING("messageId", M, message_id, EMPTY),
+    JSONMAP_I64("generatedAt", M, generated_at),
+    JSONMAP_ARRAY("stopTasks", M, stop_tasks, n_stop_tasks, &identifier_type,
+                  .limit = ACS_MAX_MANIFEST_TASKS),
+    JSONMAP_END,
+};
+#undef M
 
-static int decode_manifest(struct acs_dec *d, json_object *msg, struct acs_task_manifest_message *m)
-{
-        int r;
+#define M struct acs_update_message
+static const struct jsonmap_field update_info_fields[] = {
+    JSONMAP_STRING("location", M, location),
+    JSONMAP_STRING("signature", M, signature),
+    JSONMAP_END,
+};
+static const struct jsonmap_type update_info_type = JSONMAP_TYPE(M, update_info_fields);
 
-        if ((r = acs_get_string(d, msg, "messageId", true, &m->message_id)) < 0 ||
-            (r = acs_get_string_or_empty(d, msg, "clusterArn", &m->cluster_arn)) < 0 ||
-            (r = acs_get_string_or_empty(d, msg, "containerInstanceArn",
-                                         &m->container_instance_arn)) < 0 ||
-            (r = acs_get_int(d, msg, "generatedAt", INT64_MIN, INT64_MAX, &m->generated_at)) < 0 ||
-            (r = acs_get_int(d, msg, "timeline", INT64_MIN, INT64_MAX, &m->timeline)) < 0)
-                return r;
-        return decode_task_identifiers(d, msg, "tasks", &m->tasks, &m->n_tasks);
-}
+static const struct jsonmap_field update_fields[] = {
+    JSONMAP_STRING("messageId", M, message_id, EMPTY),
+    JSONMAP_STRING("clusterArn", M, cluster_arn, EMPTY),
+    JSONMAP_STRING("containerInstanceArn", M, container_instance_arn, EMPTY),
+    JSONMAP_FLATTEN("updateInfo", &update_info_type),
+    JSONMAP_END,
+};
+#undef M
 
-static int decode_stop_ack(struct acs_dec *d, json_object *msg,
-                           struct acs_stop_verification_ack_message *m)
-{
-        int r;
+static const struct jsonmap_field text_fields[] = {
+    JSONMAP_STRING("message", struct acs_text_message, message, EMPTY),
+    JSONMAP_END,
+};
 
-        if ((r = acs_get_string_or_empty(d, msg, "messageId", &m->message_id)) < 0 ||
-            (r = acs_get_int(d, msg, "generatedAt", INT64_MIN, INT64_MAX, &m->generated_at)) < 0)
-                return r;
-        return decode_task_identifiers(d, msg, "stopTasks", &m->stop_tasks, &m->n_stop_tasks);
-}
-
-static int decode_update(struct acs_dec *d, json_object *msg, struct acs_update_message *m)
-{
-        json_object *info;
-        int r;
-
-        if ((r = acs_get_string_or_empty(d, msg, "messageId", &m->message_id)) < 0 ||
-            (r = acs_get_string_or_empty(d, msg, "clusterArn", &m->cluster_arn)) < 0 ||
-            (r = acs_get_string_or_empty(d, msg, "containerInstanceArn",
-                                         &m->container_instance_arn)) < 0 ||
-            (r = acs_get_object(d, msg, "updateInfo", &info)) < 0)
-                return r;
-        if (info && ((r = acs_get_string(d, info, "location", false, &m->location)) < 0 ||
-                     (r = acs_get_string(d, info, "signature", false, &m->signature)) < 0))
-                return r;
-        return 0;
-}
+/* The body of each message type; NULL for those decoded elsewhere or carrying nothing. */
+static const struct jsonmap_type message_types[_ACS_MSG_MAX] = {
+    [ACS_MSG_IAM_ROLE_CREDENTIALS] =
+        JSONMAP_TYPE(struct acs_credentials_message, credentials_message_fields),
+    [ACS_MSG_HEARTBEAT] = JSONMAP_TYPE(struct acs_heartbeat_message, heartbeat_fields),
+    [ACS_MSG_ATTACH_TASK_ENI] = JSONMAP_TYPE(struct acs_attach_eni_message, attach_eni_fields,
+                                             .check = check_attach_task_eni),
+    [ACS_MSG_ATTACH_INSTANCE_ENI] = JSONMAP_TYPE(struct acs_attach_eni_message, attach_eni_fields),
+    [ACS_MSG_CONFIRM_ATTACHMENT] =
+        JSONMAP_TYPE(struct acs_confirm_attachment_message, confirm_fields, .check = check_confirm),
+    [ACS_MSG_TASK_MANIFEST] = JSONMAP_TYPE(struct acs_task_manifest_message, manifest_fields),
+    [ACS_MSG_TASK_STOP_VERIFICATION_ACK] =
+        JSONMAP_TYPE(struct acs_stop_verification_ack_message, stop_ack_fields),
+    [ACS_MSG_STAGE_UPDATE] = JSONMAP_TYPE(struct acs_update_message, update_fields),
+    [ACS_MSG_PERFORM_UPDATE] = JSONMAP_TYPE(struct acs_update_message, update_fields),
+    [ACS_MSG_CLOSE] = JSONMAP_TYPE(struct acs_text_message, text_fields),
+    [ACS_MSG_ERROR] = JSONMAP_TYPE(struct acs_text_message, text_fields),
+    [ACS_MSG_EXCEPTION] = JSONMAP_TYPE(struct acs_text_message, text_fields),
+};
 
 /* ---- envelope ---- */
 
@@ -570,143 +476,90 @@ void acs_message_done(struct acs_message *m)
 {
         if (!m)
                 return;
-        switch (m->type) {
-        case ACS_MSG_PAYLOAD:
+        if (m->type == ACS_MSG_PAYLOAD)
                 acs_payload_message_done(&m->payload);
-                break;
-        case ACS_MSG_IAM_ROLE_CREDENTIALS:
-                free(m->credentials.message_id);
-                free(m->credentials.task_arn);
-                free(m->credentials.task_cluster_arn);
-                acs_credentials_done(&m->credentials.credentials);
-                break;
-        case ACS_MSG_HEARTBEAT:
-                free(m->heartbeat.message_id);
-                break;
-        case ACS_MSG_ATTACH_TASK_ENI:
-        case ACS_MSG_ATTACH_INSTANCE_ENI:
-                free(m->attach_eni.message_id);
-                free(m->attach_eni.cluster_arn);
-                free(m->attach_eni.container_instance_arn);
-                free(m->attach_eni.task_arn);
-                free(m->attach_eni.task_cluster_arn);
-                acs_enis_free(m->attach_eni.enis, m->attach_eni.n_enis);
-                break;
-        case ACS_MSG_CONFIRM_ATTACHMENT:
-                free(m->confirm.message_id);
-                free(m->confirm.cluster_arn);
-                free(m->confirm.container_instance_arn);
-                free(m->confirm.task_arn);
-                free(m->confirm.task_cluster_arn);
-                free(m->confirm.attachment_arn);
-                free(m->confirm.attachment_type);
-                for (size_t i = 0; i < m->confirm.n_properties; i++) {
-                        free(m->confirm.properties[i].name);
-                        free(m->confirm.properties[i].value);
-                }
-                free(m->confirm.properties);
-                break;
-        case ACS_MSG_TASK_MANIFEST:
-                free(m->manifest.message_id);
-                free(m->manifest.cluster_arn);
-                free(m->manifest.container_instance_arn);
-                task_identifiers_free(m->manifest.tasks, m->manifest.n_tasks);
-                break;
-        case ACS_MSG_TASK_STOP_VERIFICATION_ACK:
-                free(m->stop_ack.message_id);
-                task_identifiers_free(m->stop_ack.stop_tasks, m->stop_ack.n_stop_tasks);
-                break;
-        case ACS_MSG_STAGE_UPDATE:
-        case ACS_MSG_PERFORM_UPDATE:
-                free(m->update.message_id);
-                free(m->update.cluster_arn);
-                free(m->update.container_instance_arn);
-                free(m->update.location);
-                free(m->update.signature);
-                break;
-        case ACS_MSG_CLOSE:
-        case ACS_MSG_ERROR:
-        case ACS_MSG_EXCEPTION:
-                free(m->text.message);
-                break;
-        default:
-                break;
-        }
+        else if (m->type < _ACS_MSG_MAX && message_types[m->type].fields)
+                jsonmap_done(&message_types[m->type], &m->payload);
         *m = (struct acs_message){};
 }
 
-static int decode_body(struct acs_dec *d, const struct acs_type_info *ti, json_object *msg,
+static int decode_body(struct jsonmap_ctx *c, const struct acs_type_info *ti, json_object *msg,
                        struct acs_message *m)
 {
-        switch (ti->type) {
-        case ACS_MSG_PAYLOAD:
-                return acs_decode_payload(d, msg, &m->payload);
-        case ACS_MSG_IAM_ROLE_CREDENTIALS:
-                return decode_credentials_message(d, msg, &m->credentials);
-        case ACS_MSG_HEARTBEAT: {
-                int r = acs_get_string_or_empty(d, msg, "messageId", &m->heartbeat.message_id);
-                return r < 0 ? r : acs_get_bool(d, msg, "healthy", &m->heartbeat.healthy);
-        }
-        case ACS_MSG_ATTACH_TASK_ENI:
-        case ACS_MSG_ATTACH_INSTANCE_ENI:
-                return decode_attach_eni_message(d, msg, ti->type == ACS_MSG_ATTACH_TASK_ENI,
-                                                 &m->attach_eni);
-        case ACS_MSG_CONFIRM_ATTACHMENT:
-                return decode_confirm_attachment(d, msg, &m->confirm);
-        case ACS_MSG_TASK_MANIFEST:
-                return decode_manifest(d, msg, &m->manifest);
-        case ACS_MSG_TASK_STOP_VERIFICATION_ACK:
-                return decode_stop_ack(d, msg, &m->stop_ack);
-        case ACS_MSG_STAGE_UPDATE:
-        case ACS_MSG_PERFORM_UPDATE:
-                return decode_update(d, msg, &m->update);
-        case ACS_MSG_CLOSE:
-        case ACS_MSG_ERROR:
-        case ACS_MSG_EXCEPTION:
-                if (ti->exception >= 0)
-                        m->text.exception = ti->exception;
-                return acs_get_string_or_empty(d, msg, "message", &m->text.message);
-        default:
+        if (ti->exception >= 0)
+                m->text.exception = ti->exception;
+        if (ti->type == ACS_MSG_PAYLOAD)
+                return acs_decode_payload(c, msg, &m->payload);
+        if (!message_types[ti->type].fields)
                 return 0;
-        }
+        /* Every body struct is a member of the union, so its address is the union's. */
+        return jsonmap_decode(c, &message_types[ti->type], msg, &m->payload);
 }
 
 /* {"<Name>":"text"}: an object with exactly one string member naming a type that has a
  * single message text (the exceptions, CloseMessage, ErrorMessage), like the official
  * DecodeConnectionError. */
-static int decode_compact(struct acs_dec *d, json_object *root, struct acs_message *m)
+static int decode_compact(struct jsonmap_ctx *c, json_object *root, struct acs_message *m)
 {
-        const struct acs_type_info *ti;
+        const struct acs_type_info *ti = NULL;
+        json_object *text = NULL;
+        const char *key = NULL;
         int r;
 
-        if (json_object_object_length(root) != 1)
-                return acs_fail(d, -EBADMSG, "no message type");
-        json_object_object_foreach (root, k, v) {
-                ti = acs_type_lookup(k);
-                if (!ti || !(ti->type == ACS_MSG_EXCEPTION || ti->type == ACS_MSG_CLOSE ||
-                             ti->type == ACS_MSG_ERROR))
-                        return acs_fail(d, -EBADMSG, "no message type");
-                if (!v || !json_object_is_type(v, json_type_string))
-                        return acs_fail(d, -EBADMSG, "%s text is not a string", ti->name);
-                r = acs_get_string(d, root, k, false, &m->text.message);
-                if (r < 0)
-                        return r;
-                m->type = ti->type;
-                if (ti->exception >= 0)
-                        m->text.exception = ti->exception;
-                snprintf(m->type_name, sizeof(m->type_name), "%s", ti->name);
+        if (json_object_object_length(root) == 1) {
+                json_object_object_foreach (root, k, v) {
+                        key = k;
+                        text = v;
+                        ti = acs_type_lookup(k);
+                }
         }
+        if (!ti || !(ti->type == ACS_MSG_EXCEPTION || ti->type == ACS_MSG_CLOSE ||
+                     ti->type == ACS_MSG_ERROR))
+                return jsonmap_fail(c, -EBADMSG, "no message type");
+        if (!text || !json_object_is_type(text, json_type_string))
+                return jsonmap_fail(c, -EBADMSG, "%s text is not a string", ti->name);
+        const struct jsonmap_field f[] = {
+            JSONMAP_STRING(key, struct acs_text_message, message),
+            JSONMAP_END,
+        };
+        const struct jsonmap_type t = JSONMAP_TYPE(struct acs_text_message, f);
+        r = jsonmap_decode(c, &t, root, &m->text);
+        if (r < 0)
+                return r;
+        m->type = ti->type;
+        if (ti->exception >= 0)
+                m->text.exception = ti->exception;
+        snprintf(m->type_name, sizeof(m->type_name), "%s", ti->name);
         return 0;
 }
 
-static int report(struct acs_error *err, struct acs_dec *d, enum acs_message_type type, int r)
+static int report(struct acs_error *err, struct jsonmap_ctx *c, enum acs_message_type type, int r)
 {
         if (err) {
                 err->type = type;
-                snprintf(err->reason, sizeof(err->reason), "%s",
-                         d->reason[0] ? d->reason : "invalid message");
+                snprintf(err->reason, sizeof(err->reason), "%.*s", (int)sizeof(err->reason) - 1,
+                         c->reason[0] ? c->reason : "invalid message");
         }
         return r;
+}
+
+static int decode_root(const char *data, size_t len, struct jsonmap_ctx *c, json_object **ret)
+{
+        int r;
+
+        if (len > ACS_MAX_MESSAGE_SIZE)
+                return jsonmap_fail(c, -E2BIG, "message of %zu bytes exceeds %u bytes", len,
+                                    ACS_MAX_MESSAGE_SIZE);
+        r = json_parse(data ? data : "", len, ret);
+        if (r == -ENOMEM)
+                return jsonmap_fail(c, r, "out of memory");
+        if (r < 0)
+                return jsonmap_fail(c, -EBADMSG,
+                                    "not a JSON document (or nested deeper than %d levels)",
+                                    ECS_JSON_MAX_DEPTH);
+        if (!json_object_is_type(*ret, json_type_object))
+                return jsonmap_fail(c, -EBADMSG, "not a JSON object");
+        return 0;
 }
 
 int acs_decode(const char *data, size_t len, struct acs_message *ret, struct acs_error *err)
@@ -714,7 +567,7 @@ int acs_decode(const char *data, size_t len, struct acs_message *ret, struct acs
         _cleanup_json_ json_object *root = NULL;
         const struct acs_type_info *ti;
         struct acs_message m = {};
-        struct acs_dec d = {};
+        struct jsonmap_ctx c;
         json_object *jtype, *msg;
         const char *type;
         char q[48];
@@ -722,33 +575,21 @@ int acs_decode(const char *data, size_t len, struct acs_message *ret, struct acs
 
         if (!data && len > 0)
                 return -EINVAL;
-        if (len > ACS_MAX_MESSAGE_SIZE)
-                return report(err, &d, ACS_MSG_UNKNOWN,
-                              acs_fail(&d, -E2BIG, "message of %zu bytes exceeds %u bytes", len,
-                                       ACS_MAX_MESSAGE_SIZE));
-        r = json_parse(data ? data : "", len, &root);
-        if (r == -ENOMEM)
-                return report(err, &d, ACS_MSG_UNKNOWN, acs_fail(&d, r, "out of memory"));
+        jsonmap_ctx_init(&c, NULL, &acs_limits);
+        r = decode_root(data, len, &c, &root);
         if (r < 0)
-                return report(err, &d, ACS_MSG_UNKNOWN,
-                              acs_fail(&d, -EBADMSG,
-                                       "not a JSON document (or nested deeper "
-                                       "than %d levels)",
-                                       ECS_JSON_MAX_DEPTH));
-        if (!json_object_is_type(root, json_type_object))
-                return report(err, &d, ACS_MSG_UNKNOWN,
-                              acs_fail(&d, -EBADMSG, "not a JSON object"));
+                return report(err, &c, ACS_MSG_UNKNOWN, r);
 
         jtype = json_get(root, "type");
         if (jtype && !json_object_is_type(jtype, json_type_string))
-                return report(err, &d, ACS_MSG_UNKNOWN,
-                              acs_fail(&d, -EBADMSG, "type is not a string"));
+                return report(err, &c, ACS_MSG_UNKNOWN,
+                              jsonmap_fail(&c, -EBADMSG, "type is not a string"));
         type = jtype ? json_object_get_string(jtype) : "";
         if (!*type) {
-                r = decode_compact(&d, root, &m);
+                r = decode_compact(&c, root, &m);
                 if (r < 0) {
                         acs_message_done(&m);
-                        return report(err, &d, ACS_MSG_UNKNOWN, r);
+                        return report(err, &c, ACS_MSG_UNKNOWN, r);
                 }
                 *ret = m;
                 return 0;
@@ -758,22 +599,22 @@ int acs_decode(const char *data, size_t len, struct acs_message *ret, struct acs
         if (!ti) {
                 /* Dropped by the session, and it does not keep the connection alive. */
                 m.type = ACS_MSG_UNKNOWN;
-                snprintf(m.type_name, sizeof(m.type_name), "%s", acs_quote(type, q));
+                snprintf(m.type_name, sizeof(m.type_name), "%s", jsonmap_quote(type, q));
                 *ret = m;
                 return 0;
         }
         msg = json_get(root, "message");
         if (!msg || !json_object_is_type(msg, json_type_object))
-                return report(err, &d, ACS_MSG_UNKNOWN,
-                              acs_fail(&d, -EBADMSG, "%s: message is not an object", ti->name));
+                return report(err, &c, ACS_MSG_UNKNOWN,
+                              jsonmap_fail(&c, -EBADMSG, "%s: message is not an object", ti->name));
 
         m.type = ti->type;
         snprintf(m.type_name, sizeof(m.type_name), "%s", ti->name);
-        r = decode_body(&d, ti, msg, &m);
+        r = decode_body(&c, ti, msg, &m);
         if (r < 0) {
                 acs_message_done(&m);
-                acs_prepend(&d, ti->name); /* for the log line */
-                return report(err, &d, r == -ENOMEM ? ACS_MSG_UNKNOWN : ti->type, r);
+                jsonmap_prepend(&c, ti->name); /* for the log line */
+                return report(err, &c, r == -ENOMEM ? ACS_MSG_UNKNOWN : ti->type, r);
         }
         *ret = m;
         return 0;

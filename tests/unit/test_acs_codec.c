@@ -495,11 +495,13 @@ static void test_task_validation(void **state)
         assert_task_fails("", "{\"image\":\"x\"}", "name is not set");
         assert_task_fails("", "{\"name\":\"~internal~ecs~pause\",\"image\":\"x\"}",
                           "invalid container name");
-        assert_task_fails("", "{\"name\":\"a\"}", "container 'a': image is not set");
+        assert_task_fails("", "{\"name\":\"a\"}", "containers[0].image is not set");
         assert_task_fails("", "", "task has no containers");
         /* Task members. */
-        assert_task_fails("\"networkMode\":\"overlay\"", C_APP, "unknown networkMode 'overlay'");
-        assert_task_fails("\"desiredStatus\":\"PULLED\"", C_APP, "unknown desiredStatus");
+        assert_task_fails("\"networkMode\":\"overlay\"", C_APP,
+                          "networkMode has an unknown value 'overlay'");
+        assert_task_fails("\"desiredStatus\":\"PULLED\"", C_APP,
+                          "desiredStatus has an unknown value 'PULLED'");
         assert_task_fails("\"cpu\":\"1\"", C_APP, "cpu is not a number");
         assert_task_fails("\"cpu\":-1", C_APP, "cpu is not a number");
         assert_task_fails("\"memory\":-5", C_APP, "memory is out of range");
@@ -509,12 +511,12 @@ static void test_task_validation(void **state)
                           "proxyConfiguration is not supported yet");
         assert_task_fails("\"family\":\"a b\"", C_APP, "invalid family");
         assert_task_fails("\"roleCredentials\":{\"roleArn\":\"r\"}", C_APP,
-                          "roleCredentials: credentialsId is not set");
+                          "roleCredentials.credentialsId is not set");
         /* dockerConfig documents must be JSON objects. */
         assert_task_fails("",
                           "{\"name\":\"a\",\"image\":\"x\",\"dockerConfig\":{\"hostConfig\":"
                           "\"{not json\"}}",
-                          "container 'a': dockerConfig.hostConfig is not a JSON object");
+                          "containers[0].dockerConfig.hostConfig is not a JSON object");
         assert_task_fails("",
                           "{\"name\":\"a\",\"image\":\"x\",\"dockerConfig\":{\"config\":"
                           "\"[1]\"}}",
@@ -524,12 +526,12 @@ static void test_task_validation(void **state)
                           "{\"name\":\"a\",\"image\":\"x\",\"dependsOn\":[{\"containerName\":"
                           "\"b\",\"condition\":\"READY\"}]},"
                           "{\"name\":\"b\",\"image\":\"x\"}",
-                          "dependsOn[0]: unknown condition 'READY'");
+                          "containers[0].dependsOn[0].condition has an unknown value 'READY'");
         assert_task_fails("",
                           "{\"name\":\"a\",\"image\":\"x\",\"dependsOn\":[{\"containerName\":"
                           "\"b\",\"condition\":\"CREATE\"}]},"
                           "{\"name\":\"b\",\"image\":\"x\"}",
-                          "unknown condition 'CREATE'");
+                          "dependsOn[0].condition has an unknown value 'CREATE'");
         assert_task_fails("",
                           "{\"name\":\"a\",\"image\":\"x\",\"dependsOn\":[{\"containerName\":"
                           "\"zz\",\"condition\":\"START\"}]}",
@@ -543,13 +545,13 @@ static void test_task_validation(void **state)
         /* Volumes. */
         assert_task_fails("\"volumes\":[{\"name\":\"v\",\"type\":\"efs\","
                           "\"efsVolumeConfiguration\":{\"fileSystemId\":\"fs-1\"}}]",
-                          C_APP, "volume 'v': volume type 'efs' is not supported yet");
+                          C_APP, "volumes[0]: volume type 'efs' is not supported yet");
         assert_task_fails("\"volumes\":[{\"name\":\"v\",\"type\":\"fsxWindowsFileServer\"}]", C_APP,
                           "not supported yet");
         assert_task_fails("\"volumes\":[{\"name\":\"v\"},{\"name\":\"v\"}]", C_APP,
                           "volume 'v': duplicate volume name");
         assert_task_fails("\"volumes\":[{\"name\":\"v\",\"host\":{\"sourcePath\":\"rel\"}}]", C_APP,
-                          "host sourcePath is not absolute");
+                          "volumes[0].host.sourcePath is not absolute");
         assert_task_fails("",
                           "{\"name\":\"a\",\"image\":\"x\",\"mountPoints\":[{"
                           "\"sourceVolume\":\"nope\",\"containerPath\":\"/d\"}]}",
@@ -566,7 +568,7 @@ static void test_task_validation(void **state)
         assert_task_fails("",
                           "{\"name\":\"a\",\"image\":\"x\",\"portMappings\":[{"
                           "\"containerPort\":80,\"protocol\":\"sctp\"}]}",
-                          "unknown protocol 'sctp'");
+                          "portMappings[0].protocol has an unknown value 'sctp'");
         assert_task_fails("",
                           "{\"name\":\"a\",\"image\":\"x\",\"portMappings\":[{"
                           "\"hostPort\":80}]}",
@@ -579,11 +581,11 @@ static void test_task_validation(void **state)
         assert_task_fails("", "{\"name\":\"a\",\"image\":\"x\",\"command\":\"ls\"}",
                           "command is not an array");
         assert_task_fails("", "{\"name\":\"a\",\"image\":\"x\",\"command\":[1]}",
-                          "command is not a string");
+                          "containers[0].command[0] is not a string");
         assert_task_fails("", "{\"name\":\"a\",\"image\":\"x\",\"essential\":\"yes\"}",
                           "essential is not a boolean");
         assert_task_fails("", "{\"name\":\"a\",\"image\":\"x\",\"environment\":{\"A\":1}}",
-                          "environment is not a string");
+                          "containers[0].environment.A is not a string");
         assert_task_fails("", "{\"name\":\"a\",\"image\":\"x\",\"environment\":{\"A=B\":\"1\"}}",
                           "environment has an invalid key");
         assert_task_fails("", "{\"name\":\"a\",\"image\":\"x\",\"image\":\"a\\u0000b\"}",
@@ -872,10 +874,12 @@ static void test_credentials_message(void **state)
             "{\"type\":\"IAMRoleCredentialsMessage\",\"message\":{\"messageId\":\"m\","
             "\"taskArn\":\"t\",\"roleCredentials\":{\"credentialsId\":\"c\"}}}",
         };
-        static const char *const why[] = {
-            "messageId is not set",        "taskArn is not set",
-            "roleCredentials is not set",  "roleCredentials: credentialsId is empty",
-            "roleType 'Admin' is invalid", "roleType '(null)' is invalid"};
+        static const char *const why[] = {"messageId is not set",
+                                          "taskArn is not set",
+                                          "roleCredentials is not set",
+                                          "roleCredentials.credentialsId is empty",
+                                          "roleType has an unknown value 'Admin'",
+                                          "roleType is not set"};
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 assert_int_equal(decode_str(bad[i], &m, &err), -EINVAL);
                 assert_int_equal(err.type, ACS_MSG_IAM_ROLE_CREDENTIALS);
@@ -1098,7 +1102,8 @@ static void test_attach_eni(void **state)
         assert_eni_refused("{\"ec2Id\":\"e\",\"macAddress\":\"m\",\"ipv4Addresses\":[{"
                            "\"privateAddress\":\"10.0.0.2\"}],\"subnetGatewayIpv4Address\":"
                            "\"10.0.0.1/24\",\"interfaceAssociationProtocol\":\"tunnel\"}",
-                           "invalid interface association protocol 'tunnel'");
+                           "elasticNetworkInterfaces[0].interfaceAssociationProtocol has an "
+                           "unknown value 'tunnel'");
         assert_eni_refused("{\"ec2Id\":\"e\",\"macAddress\":\"m\",\"ipv6Addresses\":[{"
                            "\"address\":\"2001:db8::5\"}]}",
                            "no subnet gateway ipv6 address");
@@ -1160,7 +1165,7 @@ static void test_confirm_attachment(void **state)
                                     "\"nope\"}}}",
                                     &m, &err),
                          -EINVAL);
-        assert_non_null(strstr(err.reason, "invalid attachmentArn"));
+        assert_non_null(strstr(err.reason, "attachment.attachmentArn: invalid ARN 'nope'"));
 }
 
 static void assert_json_eq(const char *actual, const char *expected)
