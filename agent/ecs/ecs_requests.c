@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "ecs/ecs_requests.h"
+#include "ecs/jsonmap.h"
 #include "ecs/jsonutil.h"
 
 #define CAP_LEGACY "com.amazonaws.ecs.capability."
@@ -304,130 +305,127 @@ int ecs_build_attributes(const struct attribute_inputs *in, struct ecs_attribute
 
 /* ---- RegisterContainerInstance (§1.4) ---- */
 
-static int add_new(json_object *parent, const char *key, json_type t, json_object **ret)
+/* One totalResources entry: an INTEGER or a STRINGSET of ports. */
+struct resource_wire {
+        const char *name;
+        const char *type;
+        int64_t integer; /* the SDK serialises numeric members only when non-zero */
+        const uint16_t *ports;
+        size_t n_ports;
+        bool is_set;
+};
+
+static int encode_port_set(const void *value, json_object **ret)
 {
-        json_object *o = t == json_type_array ? json_object_new_array() : json_object_new_object();
-        int r;
-
-        if (!o)
-                return -ENOMEM;
-        r = json_add(parent, key, o);
-        if (r < 0)
-                return r;
-        *ret = o;
-        return 0;
-}
-
-static int array_add(json_object *a, json_object *v)
-{
-        if (!v)
-                return -ENOMEM;
-        if (json_object_array_add(a, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static int add_integer_resource(json_object *list, const char *name, int64_t v)
-{
-        json_object *o = json_object_new_object();
-        int r;
-
-        r = array_add(list, o);
-        if (r < 0)
-                return r;
-        if ((r = json_add_string(o, "name", name)) < 0 ||
-            (r = json_add_string(o, "type", "INTEGER")) < 0)
-                return r;
-        /* The SDK serialises numeric members only when non-zero. */
-        return v != 0 ? json_add_int(o, "integerValue", v) : 0;
-}
-
-static int add_ports_resource(json_object *list, const char *name, const uint16_t *ports, size_t n)
-{
-        json_object *o = json_object_new_object(), *set;
+        const struct resource_wire *w = value;
+        _cleanup_json_ json_object *a = NULL;
         char buf[8];
-        int r;
 
-        r = array_add(list, o);
-        if (r < 0)
-                return r;
-        if ((r = json_add_string(o, "name", name)) < 0 ||
-            (r = json_add_string(o, "type", "STRINGSET")) < 0 ||
-            (r = add_new(o, "stringSetValue", json_type_array, &set)) < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                snprintf(buf, sizeof(buf), "%u", (unsigned)ports[i]);
-                r = array_add(set, json_object_new_string(buf));
+        if (!w->is_set)
+                return 0;
+        a = json_object_new_array_ext((int)w->n_ports);
+        if (!a)
+                return -ENOMEM;
+        for (size_t i = 0; i < w->n_ports; i++) {
+                snprintf(buf, sizeof(buf), "%u", (unsigned)w->ports[i]);
+                int r = json_append(a, json_object_new_string(buf));
                 if (r < 0)
                         return r;
         }
+        *ret = TAKE_PTR(a);
         return 0;
 }
 
-static int add_register_lists(json_object *root, const struct ecs_register_params *p)
-{
-        json_object *attrs, *res, *tags;
-        int r;
+static const struct jsonmap_field resource_fields[] = {
+    JSONMAP_STRING("name", struct resource_wire, name),
+    JSONMAP_STRING("type", struct resource_wire, type),
+    JSONMAP_I64("integerValue", struct resource_wire, integer, .flags = JSONMAP_OMIT_EMPTY),
+    JSONMAP_CUSTOM_SELF("stringSetValue", .encode = encode_port_set),
+    JSONMAP_END,
+};
+static const struct jsonmap_type resource_type =
+    JSONMAP_TYPE(struct resource_wire, resource_fields);
 
-        r = add_new(root, "attributes", json_type_array, &attrs);
-        for (size_t i = 0; r >= 0 && p->attributes && i < p->attributes->n; i++) {
-                json_object *a = json_object_new_object();
-                r = array_add(attrs, a);
-                if (r >= 0)
-                        r = json_add_string(a, "name", p->attributes->items[i].name);
-                if (r >= 0)
-                        r = json_add_string(a, "value", p->attributes->items[i].value);
-        }
-        if (r >= 0)
-                r = add_new(root, "totalResources", json_type_array, &res);
-        if (r >= 0)
-                r = add_integer_resource(res, "CPU", p->cpu_units);
-        if (r >= 0)
-                r = add_integer_resource(res, "MEMORY", p->memory_mib);
-        if (r >= 0)
-                r = add_ports_resource(res, "PORTS", p->reserved_ports, p->n_reserved_ports);
-        if (r >= 0)
-                r = add_ports_resource(res, "PORTS_UDP", p->reserved_ports_udp,
-                                       p->n_reserved_ports_udp);
-        if (r < 0 || p->n_tags == 0)
-                return r;
-        r = add_new(root, "tags", json_type_array, &tags);
-        for (size_t i = 0; r >= 0 && i < p->n_tags; i++) {
-                json_object *t = json_object_new_object();
-                r = array_add(tags, t);
-                if (r >= 0)
-                        r = json_add_string(t, "key", p->tags[i].key);
-                if (r >= 0)
-                        r = json_add_string(t, "value", strempty(p->tags[i].value));
-        }
-        return r;
-}
+static const struct jsonmap_field attribute_fields[] = {
+    JSONMAP_STRING("name", struct ecs_attribute, name),
+    JSONMAP_STRING("value", struct ecs_attribute, value), /* left out when name-only */
+    JSONMAP_END,
+};
+static const struct jsonmap_type attribute_type =
+    JSONMAP_TYPE(struct ecs_attribute, attribute_fields);
+
+static const struct jsonmap_field tag_fields[] = {
+    JSONMAP_STRING("key", struct ecs_kv, key),
+    JSONMAP_STRING("value", struct ecs_kv, value, .flags = JSONMAP_NULL_AS_EMPTY),
+    JSONMAP_END,
+};
+static const struct jsonmap_type tag_type = JSONMAP_TYPE(struct ecs_kv, tag_fields);
+
+struct register_wire {
+        const char *cluster;
+        const char *container_instance_arn;
+        const char *identity_document;
+        const char *identity_signature;
+        const char *client_token;
+        const struct ecs_attribute *attributes;
+        size_t n_attributes;
+        const struct resource_wire *resources;
+        size_t n_resources;
+        const struct ecs_kv *tags;
+        size_t n_tags;
+};
+
+#define W struct register_wire
+static const struct jsonmap_field register_fields[] = {
+    JSONMAP_STRING("cluster", W, cluster),
+    JSONMAP_STRING("containerInstanceArn", W, container_instance_arn, .flags = JSONMAP_OMIT_EMPTY),
+    JSONMAP_STRING("instanceIdentityDocument", W, identity_document,
+                   .flags = JSONMAP_NULL_AS_EMPTY),
+    JSONMAP_STRING("instanceIdentityDocumentSignature", W, identity_signature,
+                   .flags = JSONMAP_NULL_AS_EMPTY),
+    JSONMAP_STRING("clientToken", W, client_token),
+    JSONMAP_ARRAY("attributes", W, attributes, n_attributes, &attribute_type),
+    JSONMAP_ARRAY("totalResources", W, resources, n_resources, &resource_type),
+    JSONMAP_ARRAY("tags", W, tags, n_tags, &tag_type, .flags = JSONMAP_OMIT_EMPTY),
+    JSONMAP_END,
+};
+#undef W
+static const struct jsonmap_type register_type =
+    JSONMAP_TYPE(struct register_wire, register_fields);
 
 int ecs_register_request_build(const struct ecs_register_params *p, json_object **ret_body)
 {
-        _cleanup_json_ json_object *root = NULL;
-        int r;
-
         if (isempty(p->cluster) || p->memory_mib < 0 || p->memory_mib > INT32_MAX ||
             p->cpu_units > INT32_MAX)
                 return -EINVAL;
-        root = json_object_new_object();
-        if (!root)
-                return -ENOMEM;
-        if ((r = json_add_string(root, "cluster", p->cluster)) < 0 ||
-            (!isempty(p->container_instance_arn) &&
-             (r = json_add_string(root, "containerInstanceArn", p->container_instance_arn)) < 0) ||
-            (r = json_add_string(root, "instanceIdentityDocument",
-                                 strempty(p->identity_document))) < 0 ||
-            (r = json_add_string(root, "instanceIdentityDocumentSignature",
-                                 strempty(p->identity_signature))) < 0 ||
-            (r = json_add_string(root, "clientToken", p->client_token)) < 0 ||
-            (r = add_register_lists(root, p)) < 0)
-                return r;
-        *ret_body = TAKE_PTR(root);
-        return 0;
+        const struct resource_wire resources[] = {
+            {.name = "CPU", .type = "INTEGER", .integer = p->cpu_units},
+            {.name = "MEMORY", .type = "INTEGER", .integer = p->memory_mib},
+            {.name = "PORTS",
+             .type = "STRINGSET",
+             .ports = p->reserved_ports,
+             .n_ports = p->n_reserved_ports,
+             .is_set = true},
+            {.name = "PORTS_UDP",
+             .type = "STRINGSET",
+             .ports = p->reserved_ports_udp,
+             .n_ports = p->n_reserved_ports_udp,
+             .is_set = true},
+        };
+        const struct register_wire w = {
+            .cluster = p->cluster,
+            .container_instance_arn = p->container_instance_arn,
+            .identity_document = p->identity_document,
+            .identity_signature = p->identity_signature,
+            .client_token = p->client_token,
+            .attributes = p->attributes ? p->attributes->items : NULL,
+            .n_attributes = p->attributes ? p->attributes->n : 0,
+            .resources = resources,
+            .n_resources = ELEMENTSOF(resources),
+            .tags = p->tags,
+            .n_tags = p->n_tags,
+        };
+        return jsonmap_encode(&register_type, &w, NULL, ret_body);
 }
 
 void ecs_register_result_done(struct ecs_register_result *r)
@@ -452,32 +450,29 @@ static int fail(struct ecs_request_error *err, int r, const char *fmt, ...)
         return r;
 }
 
-/* The value registered for name in the response's attributes (last one wins, like the
- * official map); a missing attribute and a name-only one both read as "". */
-static const char *registered_value(json_object *attrs, const char *name)
+/* The value registered for name (last one wins, like the official map); a missing
+ * attribute and a name-only one both read as "". */
+static const char *registered_value(const struct ecs_attribute_list *got, const char *name)
 {
         const char *found = "";
-        size_t n = attrs ? json_object_array_length(attrs) : 0;
 
-        for (size_t i = 0; i < n; i++) {
-                json_object *a = json_object_array_get_idx(attrs, i);
-                const char *an = json_get_string(a, "name", NULL);
-                if (an && streq(an, name))
-                        found = strempty(json_get_string(a, "value", NULL));
-        }
+        for (size_t i = 0; i < got->n; i++)
+                if (streq(got->items[i].name, name))
+                        found = strempty(got->items[i].value);
         return found;
 }
 
 /* Every attribute sent must come back with the same value, or the official agent stops with
  * a terminal error (§1.4). Its comparison treats a missing attribute as value "", so a
  * name-only attribute that is not echoed passes; we keep that exact rule. */
-static int check_attributes_echoed(json_object *attrs, const struct ecs_attribute_list *sent,
+static int check_attributes_echoed(const struct ecs_attribute_list *got,
+                                   const struct ecs_attribute_list *sent,
                                    struct ecs_request_error *err)
 {
         size_t bad = 0, first = 0;
 
         for (size_t i = 0; sent && i < sent->n; i++)
-                if (!streq(registered_value(attrs, sent->items[i].name),
+                if (!streq(registered_value(got, sent->items[i].name),
                            strempty(sent->items[i].value))) {
                         if (bad++ == 0)
                                 first = i;
@@ -488,173 +483,235 @@ static int check_attributes_echoed(json_object *attrs, const struct ecs_attribut
                     "Attribute validation failed: attribute '%.128s' was sent with value "
                     "'%.64s' but registered with '%.64s'%s",
                     sent->items[first].name, strempty(sent->items[first].value),
-                    registered_value(attrs, sent->items[first].name),
+                    registered_value(got, sent->items[first].name),
                     bad > 1 ? " (and more attributes differ)" : "");
 }
+
+/* A name is required, but "" is a name. */
+static int check_attribute_name(struct jsonmap_ctx *c, const void *obj, const void *value)
+{
+        return *(char *const *)value ? 0 : jsonmap_fail_member(c, -EINVAL, "is not set");
+}
+
+static const struct jsonmap_field registered_attribute_fields[] = {
+    JSONMAP_STRING("name", struct ecs_attribute, name, .check = check_attribute_name),
+    JSONMAP_STRING("value", struct ecs_attribute, value),
+    JSONMAP_END,
+};
+static const struct jsonmap_type registered_attribute_type =
+    JSONMAP_TYPE(struct ecs_attribute, registered_attribute_fields);
+
+struct register_response_wire {
+        char *container_instance_arn;
+        struct ecs_attribute_list attributes;
+};
+
+#define W struct register_response_wire
+static const struct jsonmap_field container_instance_fields[] = {
+    JSONMAP_STRING("containerInstanceArn", W, container_instance_arn, .flags = JSONMAP_REQUIRED),
+    JSONMAP_ARRAY("attributes", W, attributes.items, attributes.n, &registered_attribute_type),
+    JSONMAP_END,
+};
+static const struct jsonmap_type container_instance_type =
+    JSONMAP_TYPE(W, container_instance_fields);
+
+static const struct jsonmap_field register_response_fields[] = {
+    JSONMAP_FLATTEN("containerInstance", &container_instance_type, .flags = JSONMAP_REQUIRED),
+    JSONMAP_END,
+};
+#undef W
+static const struct jsonmap_type register_response_type =
+    JSONMAP_TYPE(struct register_response_wire, register_response_fields);
 
 int ecs_register_response_parse(json_object *response, const struct ecs_attribute_list *sent,
                                 struct ecs_register_result *ret, struct ecs_request_error *err)
 {
-        json_object *ci, *attrs;
-        const char *arn, *az = NULL;
-        bool ok = true;
-        size_t n;
+        struct register_response_wire w = {};
+        struct jsonmap_ctx c;
+        const char *az;
         int r;
 
-        ci = json_get_object(response, "containerInstance", &ok);
-        arn = json_get_string(ci, "containerInstanceArn", &ok);
-        attrs = json_get_array(ci, "attributes", &ok);
-        if (!ok || isempty(arn))
-                return fail(err, -EBADMSG,
-                            "RegisterContainerInstance response has no containerInstance."
-                            "containerInstanceArn");
-        n = attrs ? json_object_array_length(attrs) : 0;
-        for (size_t i = 0; i < n; i++) {
-                json_object *a = json_object_array_get_idx(attrs, i);
-                const char *name = json_get_string(a, "name", &ok);
-                (void)json_get_string(a, "value", &ok);
-                if (!a || !json_object_is_type(a, json_type_object) || !ok || !name)
-                        return fail(err, -EBADMSG,
-                                    "RegisterContainerInstance response has a malformed attribute");
-                if (!az && streq(name, "ecs.availability-zone"))
-                        az = json_get_string(a, "value", NULL);
+        jsonmap_ctx_init(&c, NULL, NULL);
+        r = jsonmap_decode(&c, &register_response_type, response, &w);
+        if (r < 0) {
+                r = fail(err, r == -ENOMEM ? r : -EBADMSG, "RegisterContainerInstance response: %s",
+                         c.reason);
+                goto out;
         }
-        r = check_attributes_echoed(attrs, sent, err);
+        r = check_attributes_echoed(&w.attributes, sent, err);
         if (r < 0)
-                return r;
-
-        struct ecs_register_result res = {.container_instance_arn = strdup(arn)};
-        if (!res.container_instance_arn || (az && !(res.availability_zone = strdup(az)))) {
-                ecs_register_result_done(&res);
-                return fail(err, -ENOMEM, "out of memory");
+                goto out;
+        az = NULL;
+        for (size_t i = 0; !az && i < w.attributes.n; i++)
+                if (streq(w.attributes.items[i].name, "ecs.availability-zone"))
+                        az = w.attributes.items[i].value;
+        *ret = (struct ecs_register_result){
+            .container_instance_arn = TAKE_PTR(w.container_instance_arn),
+            .availability_zone = az ? strdup(az) : NULL,
+        };
+        if (az && !ret->availability_zone) {
+                ecs_register_result_done(ret);
+                r = fail(err, -ENOMEM, "out of memory");
         }
-        *ret = res;
-        return 0;
+out:
+        jsonmap_done(&register_response_type, &w);
+        return r;
 }
 
 /* ---- DiscoverPollEndpoint (§1.7) ---- */
+
+struct discover_wire {
+        const char *cluster;
+        const char *container_instance;
+        const char *zone_id;
+};
+
+static const struct jsonmap_field discover_fields[] = {
+    JSONMAP_STRING("cluster", struct discover_wire, cluster, .flags = JSONMAP_NULL_AS_EMPTY),
+    JSONMAP_STRING("containerInstance", struct discover_wire, container_instance,
+                   .flags = JSONMAP_NULL_AS_EMPTY),
+    JSONMAP_STRING("zoneId", struct discover_wire, zone_id),
+    JSONMAP_END,
+};
+static const struct jsonmap_type discover_type =
+    JSONMAP_TYPE(struct discover_wire, discover_fields);
 
 int ecs_discover_poll_endpoint_request_build(const char *cluster,
                                              const char *container_instance_arn,
                                              json_object **ret_body)
 {
-        json_object *root = json_object_new_object();
-        int r;
-
-        if (!root)
-                return -ENOMEM;
         /* zoneId is "" except for the system-logs endpoint lookup, which we do not do. */
-        if ((r = json_add_string(root, "cluster", strempty(cluster))) < 0 ||
-            (r = json_add_string(root, "containerInstance", strempty(container_instance_arn))) <
-                0 ||
-            (r = json_add_string(root, "zoneId", "")) < 0) {
-                json_object_put(root);
-                return r;
-        }
-        *ret_body = root;
-        return 0;
+        const struct discover_wire w = {cluster, container_instance_arn, ""};
+        return jsonmap_encode(&discover_type, &w, NULL, ret_body);
 }
+
+static const struct jsonmap_field poll_endpoints_fields[] = {
+    JSONMAP_STRING("endpoint", struct ecs_poll_endpoints, endpoint),
+    JSONMAP_STRING("telemetryEndpoint", struct ecs_poll_endpoints, telemetry_endpoint),
+    JSONMAP_END,
+};
+static const struct jsonmap_type poll_endpoints_type =
+    JSONMAP_TYPE(struct ecs_poll_endpoints, poll_endpoints_fields);
 
 void ecs_poll_endpoints_done(struct ecs_poll_endpoints *e)
 {
         if (!e)
                 return;
-        free(e->endpoint);
-        free(e->telemetry_endpoint);
-        *e = (struct ecs_poll_endpoints){};
+        jsonmap_done(&poll_endpoints_type, e);
 }
 
-static bool url_scheme_ok(const char *s)
+/* What is not an http(s)/ws(s) URL of sane length is treated as missing. */
+static void drop_unusable_endpoint(char **p)
 {
-        return strncasecmp(s, "http://", 7) == 0 || strncasecmp(s, "https://", 8) == 0 ||
-               strncasecmp(s, "ws://", 5) == 0 || strncasecmp(s, "wss://", 6) == 0;
-}
+        const char *s = *p;
 
-static int dup_endpoint(const char *s, char **ret)
-{
-        *ret = NULL;
-        if (isempty(s) || !url_scheme_ok(s) || strlen(s) > 2048)
-                return 0; /* treated as missing */
-        *ret = strdup(s);
-        return *ret ? 0 : -ENOMEM;
+        if (!s)
+                return;
+        if (strlen(s) > 2048 ||
+            !(strncasecmp(s, "http://", 7) == 0 || strncasecmp(s, "https://", 8) == 0 ||
+              strncasecmp(s, "ws://", 5) == 0 || strncasecmp(s, "wss://", 6) == 0))
+                *p = mfree(*p);
 }
 
 int ecs_discover_poll_endpoint_response_parse(json_object *response, struct ecs_poll_endpoints *ret,
                                               struct ecs_request_error *err)
 {
         struct ecs_poll_endpoints e = {};
-        const char *acs, *tcs;
-        bool ok = true;
+        struct jsonmap_ctx c;
+        int r;
 
-        if (!response || !json_object_is_type(response, json_type_object))
-                return fail(err, -EBADMSG, "DiscoverPollEndpoint response is not a JSON object");
-        acs = json_get_string(response, "endpoint", &ok);
-        tcs = json_get_string(response, "telemetryEndpoint", &ok);
-        if (!ok)
-                return fail(err, -EBADMSG,
-                            "DiscoverPollEndpoint response has a non-string endpoint");
-        if (dup_endpoint(acs, &e.endpoint) < 0 || dup_endpoint(tcs, &e.telemetry_endpoint) < 0) {
+        jsonmap_ctx_init(&c, NULL, NULL);
+        r = jsonmap_decode(&c, &poll_endpoints_type, response, &e);
+        if (r < 0) {
                 ecs_poll_endpoints_done(&e);
-                return fail(err, -ENOMEM, "out of memory");
+                return fail(err, r == -ENOMEM ? r : -EBADMSG, "DiscoverPollEndpoint response: %s",
+                            c.reason);
         }
+        drop_unusable_endpoint(&e.endpoint);
+        drop_unusable_endpoint(&e.telemetry_endpoint);
         *ret = e;
         return 0;
 }
 
 /* ---- SubmitTaskStateChange (§1.8) ---- */
 
-void ecs_truncate_utf8(char *s, size_t max)
-{
-        size_t n = strlen(s);
+JSONMAP_ENUM_NAMES(protocol_enum, port_protocol_from_string, port_protocol_to_string);
 
-        if (n <= max)
-                return;
-        /* Back up over continuation bytes (10xxxxxx) so no sequence is cut in half. */
-        while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-                max--;
-        s[max] = 0;
+static const struct jsonmap_field binding_fields[] = {
+    JSONMAP_CHARS("bindIP", struct network_binding, bind_ip),
+    JSONMAP_U16("containerPort", struct network_binding, container_port),
+    JSONMAP_U16("hostPort", struct network_binding, host_port),
+    JSONMAP_ENUM("protocol", struct network_binding, protocol, &protocol_enum),
+    JSONMAP_END,
+};
+static const struct jsonmap_type binding_type =
+    JSONMAP_TYPE(struct network_binding, binding_fields);
+
+/* One entry of "containers". */
+struct change_wire {
+        const char *name;
+        const char *runtime_id;
+        const char *image_digest;
+        const char *status;
+        const char *reason;
+        const struct ecs_container *container;
+        const struct ecs_task_state_change_params *params;
+};
+
+static int array_append(json_object *a, const struct jsonmap_type *t, const void *obj)
+{
+        json_object *v = NULL;
+        int r = jsonmap_encode(t, obj, NULL, &v);
+
+        return r < 0 ? r : json_append(a, v);
 }
 
-static int add_truncated(json_object *o, const char *key, const char *s, size_t max)
+static int encode_exit_code(const void *value, json_object **ret)
 {
-        _cleanup_free_ char *c = strndup(s, max + 4); /* enough to see a cut sequence */
+        const struct ecs_container *c = ((const struct change_wire *)value)->container;
 
-        if (!c)
-                return -ENOMEM;
-        ecs_truncate_utf8(c, max);
-        return json_add_string(o, key, c);
+        if (!c->has_exit_code)
+                return 0;
+        *ret = json_object_new_int(c->exit_code);
+        return *ret ? 0 : -ENOMEM;
 }
 
-static int add_bindings(json_object *o, const struct ecs_container *c,
-                        const struct ecs_task_state_change_params *p)
+/* Always an array, possibly empty (§1.8). */
+static int encode_bindings(const void *value, json_object **ret)
 {
-        json_object *list;
+        const struct change_wire *w = value;
+        const struct ecs_container *c = w->container;
+        _cleanup_json_ json_object *a = json_object_new_array();
         int r;
 
-        /* Always an array, possibly empty (§1.8). */
-        r = add_new(o, "networkBindings", json_type_array, &list);
-        for (size_t i = 0; r >= 0 && i < c->n_bindings; i++) {
+        if (!a)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->n_bindings; i++) {
                 const struct network_binding *b = &c->bindings[i];
-                char ip[sizeof(b->bind_ip) + 1];
-                json_object *j;
-
-                snprintf(ip, sizeof(ip), "%.*s", (int)sizeof(b->bind_ip), b->bind_ip);
-                if ((p->exclude_ipv6_bindings && streq(ip, "::")) ||
-                    (p->exclude_ipv4_bindings && streq(ip, "0.0.0.0")))
+                if ((w->params->exclude_ipv6_bindings && streq(b->bind_ip, "::")) ||
+                    (w->params->exclude_ipv4_bindings && streq(b->bind_ip, "0.0.0.0")))
                         continue;
-                j = json_object_new_object();
-                r = array_add(list, j);
-                if (r >= 0)
-                        r = json_add_string(j, "bindIP", ip);
-                if (r >= 0)
-                        r = json_add_int(j, "containerPort", b->container_port);
-                if (r >= 0)
-                        r = json_add_int(j, "hostPort", b->host_port);
-                if (r >= 0)
-                        r = json_add_string(j, "protocol", port_protocol_to_string(b->protocol));
+                if ((r = array_append(a, &binding_type, b)) < 0)
+                        return r;
         }
-        return r;
+        *ret = TAKE_PTR(a);
+        return 0;
 }
+
+#define CUT(n) .flags = JSONMAP_OMIT_EMPTY | JSONMAP_TRUNCATE, .limit = (n)
+#define W      struct change_wire
+static const struct jsonmap_field change_fields[] = {
+    JSONMAP_STRING("containerName", W, name),
+    JSONMAP_STRING("runtimeId", W, runtime_id, CUT(ECS_MAX_RUNTIME_ID_LEN)),
+    JSONMAP_STRING("imageDigest", W, image_digest, CUT(ECS_MAX_IMAGE_DIGEST_LEN)),
+    JSONMAP_STRING("status", W, status),
+    JSONMAP_CUSTOM_SELF("exitCode", .encode = encode_exit_code),
+    JSONMAP_STRING("reason", W, reason, CUT(ECS_MAX_REASON_LEN)),
+    JSONMAP_CUSTOM_SELF("networkBindings", .encode = encode_bindings),
+    JSONMAP_END,
+};
+#undef W
+static const struct jsonmap_type change_type = JSONMAP_TYPE(struct change_wire, change_fields);
 
 /* The backend status of a container change, or NULL when the official agent would not
  * submit it (PULLED, CREATED and NONE are internal). */
@@ -671,149 +728,146 @@ static const char *container_change_status(enum container_status s)
         }
 }
 
-static int add_container_change(json_object *list, const struct ecs_container *c,
-                                const struct ecs_task_state_change_params *p)
+struct task_change_wire {
+        const char *cluster;
+        const char *task;
+        const char *status;
+        const char *reason;
+        uint64_t pull_started_at, pull_stopped_at, execution_stopped_at;
+        const struct ecs_task_state_change_params *params;
+        const char *attachment_arn; /* flavour (b) and SubmitAttachmentStateChanges */
+        const char *attachment_status;
+};
+
+/* Present once any container is included, even if none of them is reportable. */
+static int encode_container_changes(const void *value, json_object **ret)
 {
-        const char *status = container_change_status(c->known_status);
-        json_object *o;
+        const struct ecs_task_state_change_params *p =
+            ((const struct task_change_wire *)value)->params;
+        _cleanup_json_ json_object *a = NULL;
         int r;
 
-        if (!status || isempty(c->name))
-                return 0;
-        o = json_object_new_object();
-        r = array_add(list, o);
-        if (r >= 0)
-                r = json_add_string(o, "containerName", c->name);
-        if (r >= 0 && !isempty(c->docker_id))
-                r = add_truncated(o, "runtimeId", c->docker_id, ECS_MAX_RUNTIME_ID_LEN);
-        if (r >= 0 && !isempty(c->image_digest))
-                r = add_truncated(o, "imageDigest", c->image_digest, ECS_MAX_IMAGE_DIGEST_LEN);
-        if (r >= 0)
-                r = json_add_string(o, "status", status);
-        if (r >= 0 && c->has_exit_code)
-                r = json_add_int(o, "exitCode", c->exit_code);
-        if (r >= 0 && !isempty(c->reason))
-                r = add_truncated(o, "reason", c->reason, ECS_MAX_REASON_LEN);
-        if (r >= 0)
-                r = add_bindings(o, c, p);
-        return r;
+        for (size_t i = 0; p && p->include_containers && i < p->task->n_containers; i++) {
+                const struct ecs_container *c = &p->task->containers[i];
+                const struct change_wire w = {
+                    .name = c->name,
+                    .runtime_id = c->docker_id,
+                    .image_digest = c->image_digest,
+                    .status = container_change_status(c->known_status),
+                    .reason = c->reason,
+                    .container = c,
+                    .params = p,
+                };
+                if (!p->include_containers[i])
+                        continue;
+                if (!a && !(a = json_object_new_array()))
+                        return -ENOMEM;
+                if (!w.status || isempty(c->name))
+                        continue;
+                if ((r = array_append(a, &change_type, &w)) < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(a);
+        return 0;
 }
+
+/* [{"attachmentArn","status"}] when there is an attachment. */
+static int encode_attachments(const void *value, json_object **ret)
+{
+        const struct task_change_wire *w = value;
+        _cleanup_json_ json_object *a = NULL, *o = NULL;
+        int r;
+
+        if (!w->attachment_arn)
+                return 0;
+        if (!(a = json_object_new_array()) || !(o = json_object_new_object()))
+                return -ENOMEM;
+        if ((r = json_add_string(o, "attachmentArn", w->attachment_arn)) < 0 ||
+            (r = json_add_string(o, "status", w->attachment_status)) < 0)
+                return r;
+        if ((r = json_append(a, TAKE_PTR(o))) < 0)
+                return r;
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+#define W struct task_change_wire
+static const struct jsonmap_field task_change_fields[] = {
+    JSONMAP_STRING("cluster", W, cluster, .flags = JSONMAP_NULL_AS_EMPTY),
+    JSONMAP_STRING("task", W, task),
+    JSONMAP_STRING("status", W, status),
+    JSONMAP_STRING("reason", W, reason, .flags = JSONMAP_TRUNCATE, .limit = ECS_MAX_REASON_LEN),
+    JSONMAP_EPOCH("pullStartedAt", W, pull_started_at, .flags = JSONMAP_OMIT_EMPTY),
+    JSONMAP_EPOCH("pullStoppedAt", W, pull_stopped_at, .flags = JSONMAP_OMIT_EMPTY),
+    JSONMAP_EPOCH("executionStoppedAt", W, execution_stopped_at, .flags = JSONMAP_OMIT_EMPTY),
+    JSONMAP_CUSTOM_SELF("containers", .encode = encode_container_changes),
+    JSONMAP_CUSTOM_SELF("attachments", .encode = encode_attachments),
+    JSONMAP_END,
+};
+#undef W
+static const struct jsonmap_type task_change_type =
+    JSONMAP_TYPE(struct task_change_wire, task_change_fields);
 
 int ecs_build_task_state_change(const struct ecs_task_state_change_params *p,
                                 json_object **ret_body)
 {
-        _cleanup_json_ json_object *root = NULL;
         const struct ecs_task *t = p->task;
-        json_object *list = NULL;
-        int r;
 
         if (!t || isempty(t->arn))
                 return -EINVAL;
-        root = json_object_new_object();
-        if (!root)
-                return -ENOMEM;
-        if ((r = json_add_string(root, "cluster", strempty(p->cluster))) < 0 ||
-            (r = json_add_string(root, "task", t->arn)) < 0 ||
-            (r = json_add_string(root, "status", task_status_backend(t->known_status))) < 0 ||
-            (r = add_truncated(root, "reason", strempty(t->reason), ECS_MAX_REASON_LEN)) < 0 ||
-            (t->pull_started_at &&
-             (r = json_add_epoch(root, "pullStartedAt", t->pull_started_at)) < 0) ||
-            (t->pull_stopped_at &&
-             (r = json_add_epoch(root, "pullStoppedAt", t->pull_stopped_at)) < 0) ||
-            (t->execution_stopped_at &&
-             (r = json_add_epoch(root, "executionStoppedAt", t->execution_stopped_at)) < 0))
-                return r;
-        for (size_t i = 0; p->include_containers && i < t->n_containers; i++) {
-                if (!p->include_containers[i])
-                        continue;
-                if (!list && (r = add_new(root, "containers", json_type_array, &list)) < 0)
-                        return r;
-                r = add_container_change(list, &t->containers[i], p);
-                if (r < 0)
-                        return r;
-        }
-        *ret_body = TAKE_PTR(root);
-        return 0;
-}
-
-static int attachment_list(json_object *root, const char *attachment_arn, const char *status)
-{
-        json_object *list, *a;
-        int r;
-
-        r = add_new(root, "attachments", json_type_array, &list);
-        if (r < 0)
-                return r;
-        a = json_object_new_object();
-        r = array_add(list, a);
-        if (r >= 0)
-                r = json_add_string(a, "attachmentArn", attachment_arn);
-        if (r >= 0)
-                r = json_add_string(a, "status", status);
-        return r;
+        const struct task_change_wire w = {
+            .cluster = p->cluster,
+            .task = t->arn,
+            .status = task_status_backend(t->known_status),
+            .reason = strempty(t->reason),
+            .pull_started_at = t->pull_started_at,
+            .pull_stopped_at = t->pull_stopped_at,
+            .execution_stopped_at = t->execution_stopped_at,
+            .params = p,
+        };
+        return jsonmap_encode(&task_change_type, &w, NULL, ret_body);
 }
 
 int ecs_build_task_attachment_change(const char *cluster, const char *task_arn,
                                      const char *attachment_arn, const char *status,
                                      json_object **ret_body)
 {
-        json_object *root;
-        int r;
-
         if (isempty(task_arn) || isempty(attachment_arn) || isempty(status))
                 return -EINVAL;
-        root = json_object_new_object();
-        if (!root)
-                return -ENOMEM;
         /* Only these three members: no status or reason in this flavour (§1.8 b). */
-        if ((r = json_add_string(root, "cluster", strempty(cluster))) < 0 ||
-            (r = json_add_string(root, "task", task_arn)) < 0 ||
-            (r = attachment_list(root, attachment_arn, status)) < 0) {
-                json_object_put(root);
-                return r;
-        }
-        *ret_body = root;
-        return 0;
+        const struct task_change_wire w = {
+            .cluster = cluster,
+            .task = task_arn,
+            .attachment_arn = attachment_arn,
+            .attachment_status = status,
+        };
+        return jsonmap_encode(&task_change_type, &w, NULL, ret_body);
 }
 
 int ecs_build_invalid_task_state_change(const char *cluster, const char *task_arn,
                                         const char *reason, json_object **ret_body)
 {
-        json_object *root;
-        int r;
-
         if (isempty(task_arn))
                 return -EINVAL;
-        root = json_object_new_object();
-        if (!root)
-                return -ENOMEM;
-        if ((r = json_add_string(root, "cluster", strempty(cluster))) < 0 ||
-            (r = json_add_string(root, "task", task_arn)) < 0 ||
-            (r = json_add_string(root, "status", "STOPPED")) < 0 ||
-            (r = add_truncated(root, "reason", strempty(reason), ECS_MAX_REASON_LEN)) < 0) {
-                json_object_put(root);
-                return r;
-        }
-        *ret_body = root;
-        return 0;
+        const struct task_change_wire w = {
+            .cluster = cluster,
+            .task = task_arn,
+            .status = "STOPPED",
+            .reason = strempty(reason),
+        };
+        return jsonmap_encode(&task_change_type, &w, NULL, ret_body);
 }
 
+/* SubmitAttachmentStateChanges (§1.10): the same shape without a task. */
 int ecs_build_attachment_state_changes(const char *cluster, const char *attachment_arn,
                                        const char *status, json_object **ret_body)
 {
-        json_object *root;
-        int r;
-
         if (isempty(attachment_arn) || isempty(status))
                 return -EINVAL;
-        root = json_object_new_object();
-        if (!root)
-                return -ENOMEM;
-        if ((r = json_add_string(root, "cluster", strempty(cluster))) < 0 ||
-            (r = attachment_list(root, attachment_arn, status)) < 0) {
-                json_object_put(root);
-                return r;
-        }
-        *ret_body = root;
-        return 0;
+        const struct task_change_wire w = {
+            .cluster = cluster,
+            .attachment_arn = attachment_arn,
+            .attachment_status = status,
+        };
+        return jsonmap_encode(&task_change_type, &w, NULL, ret_body);
 }

@@ -173,6 +173,3 @@ int ecs_build_invalid_task_state_change(const char *cluster, const char *task_ar
 /* SubmitAttachmentStateChanges (§1.10): {"cluster","attachments":[{"attachmentArn","status"}]}. */
 int ecs_build_attachment_state_changes(const char *cluster, const char *attachment_arn,
                                        const char *status, json_object **ret_body);
-
-/* Truncates s in place to at most max bytes without splitting a UTF-8 sequence. */
-void ecs_truncate_utf8(char *s, size_t max);

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "ecs/ecs_requests.h"
+#include "ecs/jsonmap.h"
 #include "ecs/jsonutil.h"
 
 static json_object *parse(const char *s)
@@ -611,16 +612,16 @@ static void test_truncation(void **state)
 
         /* Direct cases. */
         char s1[] = "ab\xC3\xA9"; /* 4 bytes */
-        ecs_truncate_utf8(s1, 3);
+        jsonmap_truncate_utf8(s1, 3);
         assert_string_equal(s1, "ab");
         char s2[] = "ab\xC3\xA9";
-        ecs_truncate_utf8(s2, 4);
+        jsonmap_truncate_utf8(s2, 4);
         assert_string_equal(s2, "ab\xC3\xA9");
         char s3[] = "\xE2\x82\xAC\xE2\x82\xAC"; /* two euro signs */
-        ecs_truncate_utf8(s3, 5);
+        jsonmap_truncate_utf8(s3, 5);
         assert_string_equal(s3, "\xE2\x82\xAC");
         char s4[] = "abc";
-        ecs_truncate_utf8(s4, 0);
+        jsonmap_truncate_utf8(s4, 0);
         assert_string_equal(s4, "");
 
         /* The invalid-task flavour truncates too. */
