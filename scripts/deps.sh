@@ -4,12 +4,12 @@
 set -euo pipefail
 
 BUILD_PKGS=(
-  build-essential cmake pkg-config clang clang-format
+  build-essential cmake pkg-config clang clang-format dpkg-dev
   libcurl4-openssl-dev libjson-c-dev libcgroup-dev libnl-3-dev
   libnl-route-3-dev libsystemd-dev libwslay-dev libmicrohttpd-dev libssl-dev
 )
 TEST_PKGS=(
-  libcmocka-dev python3-pytest python3-botocore python3-websockets awscli
+  libcmocka-dev libclang-rt-14-dev python3-pytest python3-botocore python3-websockets awscli
   docker.io busybox-static docker-registry iproute2 procps curl
 )
 

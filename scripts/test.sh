@@ -21,13 +21,26 @@ if [ -x scripts/test-images.sh ]; then
   bash scripts/test-images.sh || exit 1
 fi
 
-step "build (RelWithDebInfo)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || exit 1
+# What users and packagers build: gcc Release with Debian's hardening flags, so a warning
+# only the optimiser or _FORTIFY_SOURCE sees fails here (-Werror) and not on their machine.
+hard_cflags="$(dpkg-buildflags --get CFLAGS) $(dpkg-buildflags --get CPPFLAGS)"
+hard_ldflags="$(dpkg-buildflags --get LDFLAGS)"
+
+step "build (Release, gcc, Debian hardening flags)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc \
+  -DCMAKE_C_FLAGS="$hard_cflags" -DCMAKE_EXE_LINKER_FLAGS="$hard_ldflags" >/dev/null || exit 1
 cmake --build build -j"$(nproc)" || exit 1
 
-step "build (ASan+UBSan)"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DECS_SANITIZE=ON >/dev/null || exit 1
+step "build (ASan+UBSan, gcc Debug)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=gcc -DECS_SANITIZE=ON \
+  >/dev/null || exit 1
 cmake --build build-asan -j"$(nproc)" || exit 1
+
+# clang sees other warnings than gcc; this build also carries the libFuzzer targets.
+step "build (clang RelWithDebInfo, hardening flags, libFuzzer+ASan)"
+cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DECS_FUZZ=ON \
+  -DCMAKE_C_FLAGS="$hard_cflags" -DCMAKE_EXE_LINKER_FLAGS="$hard_ldflags" >/dev/null || exit 1
+cmake --build build-clang -j"$(nproc)" || exit 1
 
 step "clang-format check"
 mapfile -t cfiles < <(git ls-files '*.c' '*.h' 2>/dev/null; git ls-files --others --exclude-standard '*.c' '*.h' 2>/dev/null)
@@ -48,6 +61,26 @@ step "unit tests (ctest, ASan+UBSan build)"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   CMOCKA_MESSAGE_OUTPUT=xml CMOCKA_XML_FILE="$results/cmocka-asan-%g.xml" \
   ctest --output-on-failure --output-junit "$results/ctest-asan.xml") || status=1
+
+# Each fuzz target for a short while from an empty corpus (plus the shared test vectors);
+# a crash, leak or sanitizer report fails it. One JUnit case per target for the summary.
+step "short fuzz runs (libFuzzer, ${ECS_FUZZ_SECONDS:-20} s each)"
+for f in build-clang/fuzz_*; do
+  [ -x "$f" ] || continue
+  name=$(basename "$f")
+  corpus=$(mktemp -d /tmp/ecs-fuzz-corpus.XXXXXX)
+  if "$f" -max_total_time="${ECS_FUZZ_SECONDS:-20}" -rss_limit_mb=2048 -print_final_stats=1 \
+    "$corpus" >"$results/$name.log" 2>&1; then
+    echo "$name: ok ($(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$results/$name.log" | grep -o '[0-9]*$') runs)"
+    printf '<testsuite name="fuzz"><testcase name="%s"/></testsuite>\n' "$name" >"$results/fuzz-$name.xml"
+  else
+    echo "$name: FAILED"; tail -n 40 "$results/$name.log"
+    printf '<testsuite name="fuzz"><testcase name="%s"><failure/></testcase></testsuite>\n' \
+      "$name" >"$results/fuzz-$name.xml"
+    status=1
+  fi
+  rm -rf "$corpus"
+done
 
 step "control plane tests (pytest)"
 if [ -d tests/controlplane ]; then
