@@ -1,5 +1,7 @@
 /* Building the Docker create request for one task container. */
 #include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
 
 #include "ecs/engine.h"
 #include "ecs/jsonutil.h"
@@ -175,6 +177,19 @@ static const struct task_volume *find_volume(const struct ecs_task *t, const cha
         return NULL;
 }
 
+/* *ret_error = the formatted message (NULL when out of memory); returns r. */
+static int set_error(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
+static int set_error(char **ret_error, int r, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(ret_error, fmt, ap) < 0)
+                *ret_error = NULL;
+        va_end(ap);
+        return r;
+}
+
 static int build_mounts(const struct create_config_input *in, json_object *host_config,
                         char **ret_error)
 {
@@ -192,11 +207,10 @@ static int build_mounts(const struct create_config_input *in, json_object *host_
                         const char *src =
                             v ? (!isempty(v->source_path) ? v->source_path : v->docker_name) : NULL;
                         if (isempty(src)) {
-                                (void)asprintf(
-                                    ret_error, "mount point '%s' refers to %s volume '%s'",
+                                return set_error(
+                                    ret_error, -EINVAL, "mount point '%s' refers to %s volume '%s'",
                                     m->container_path, v ? "an unprovisioned" : "an unknown",
                                     m->source_volume);
-                                return -EINVAL;
                         }
                         struct strbuf b = STRBUF_INIT(0);
                         r = strbuf_printf(&b, "%s:%s%s", src, m->container_path,
@@ -224,8 +238,8 @@ static int build_mounts(const struct create_config_input *in, json_object *host_
                                 *colon = 0;
                         const char *dn = in->docker_name_of ? in->docker_name_of(t, name) : NULL;
                         if (!dn) {
-                                (void)asprintf(ret_error, "link to unknown container '%s'", name);
-                                return -EINVAL;
+                                return set_error(ret_error, -EINVAL,
+                                                 "link to unknown container '%s'", name);
                         }
                         struct strbuf b = STRBUF_INIT(0);
                         r = strbuf_printf(&b, "%s:%s", dn, alias);
@@ -247,9 +261,9 @@ static int build_mounts(const struct create_config_input *in, json_object *host_
                         const char *dn =
                             in->docker_name_of ? in->docker_name_of(t, f->source_container) : NULL;
                         if (!dn) {
-                                (void)asprintf(ret_error, "volumesFrom unknown container '%s'",
-                                               f->source_container);
-                                return -EINVAL;
+                                return set_error(ret_error, -EINVAL,
+                                                 "volumesFrom unknown container '%s'",
+                                                 f->source_container);
                         }
                         struct strbuf b = STRBUF_INIT(0);
                         r = strbuf_printf(&b, "%s%s", dn, f->read_only ? ":ro" : "");
@@ -273,8 +287,7 @@ static int merge_docker_config(json_object *target, const char *doc, const char 
         if (isempty(doc))
                 return 0;
         if (json_parse(doc, strlen(doc), &o) < 0 || !json_object_is_type(o, json_type_object)) {
-                (void)asprintf(ret_error, "dockerConfig.%s is not a JSON object", what);
-                return -EINVAL;
+                return set_error(ret_error, -EINVAL, "dockerConfig.%s is not a JSON object", what);
         }
         return json_merge_onto(target, o);
 }

@@ -194,7 +194,7 @@ int state_store_read(struct state_store *s, const char *name, char **ret_data, s
 int state_store_remove(struct state_store *s, const char *name)
 {
         _cleanup_close_ int dfd = -EBADF;
-        const char *base;
+        const char *base = NULL; /* set by open_parent() on success */
         int r;
 
         if (!name_valid(name))

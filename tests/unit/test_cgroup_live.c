@@ -309,7 +309,7 @@ static void test_docker_cpu_quota_throttles(void **state)
 
         /* Docker placed the container's own cgroup below the task cgroup. */
         {
-                _cleanup_free_ char *dir = task_dir(CGROUP_CTRL_CPU), *procs = NULL;
+                _cleanup_free_ char *dir = task_dir(CGROUP_CTRL_CPU);
                 char cmd[512], n[32];
                 snprintf(cmd, sizeof(cmd), "find %s -mindepth 1 -type d | wc -l", dir);
                 assert_int_equal(sh(cmd, n, sizeof(n)), 0);

@@ -137,8 +137,8 @@ static void test_sign_frame(void **state)
 
         assert_int_equal(tcs_sign_frame(url, "us-west-2", &c, T0, payload, &frame), 0);
         /* Header lines sorted by name, a blank line, then the payload untouched. */
-        const char *order[] = {"Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20231114/"
-                               "us-west-2/ecs/aws4_request",
+        const char *order[] = {("Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20231114/"
+                                "us-west-2/ecs/aws4_request"),
                                "\r\nHost: 127.0.0.1:8080\r\n",
                                "\r\nX-Amz-Date: 20231114T221320Z\r\n",
                                "\r\nX-Amz-Security-Token: tok\r\n\r\n"};
