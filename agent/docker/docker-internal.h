@@ -12,13 +12,24 @@
 #define DOCKER_MAX_SMALL   (1u * 1024 * 1024)
 #define DOCKER_MAX_OBJECT  (1u * 1024 * 1024)
 
+/* Something living on a client beyond one call (the event stream): told when the client is
+ * freed before it, so the transport needs to know nothing of what it is. */
+struct docker_client_hook {
+        struct docker_client *client; /* NULL while not attached */
+        struct docker_client_hook *prev, *next;
+        /* Must end what depends on the client; the hook is already removed. */
+        void (*detach)(struct docker_client_hook *h);
+};
+void docker_client_hook_add(struct docker_client *c, struct docker_client_hook *h);
+void docker_client_hook_remove(struct docker_client_hook *h);
+
 struct docker_client {
         struct ecs_loop *loop;
         char *socket_path; /* AF_UNIX path; NULL for tcp:// */
         char *base_url;    /* "http://docker" or "http://host:port" */
         char api_version[16];
-        struct docker_call *calls; /* in flight */
-        struct docker_events *streams;
+        struct docker_call *calls;        /* in flight */
+        struct docker_client_hook *hooks; /* event streams */
 };
 
 struct docker_call;
@@ -64,8 +75,6 @@ void docker_done_finish(struct docker_call *c, const struct ecs_http_response *r
                         struct docker_result *res);
 /* The request URL for path (used by the event stream, which drives its own transfer). */
 int docker_client_url(struct docker_client *client, const char *path, bool unversioned, char **ret);
-/* Stops a stream of a client being freed and unlinks it from client->streams. */
-void docker_events_detach(struct docker_events *ev);
 
 /* Percent-encodes s onto b: everything but unreserved characters for query values; for
  * path segments also keeps '/', ':', '@' and '+' (image references). */

@@ -150,7 +150,7 @@ struct queued {
 
 struct docker_events {
         struct docker_client *client; /* NULL once detached */
-        struct docker_events *prev, *next;
+        struct docker_client_hook hook;
         docker_event_fn on_event;
         docker_events_state_fn on_state;
         void *userdata;
@@ -209,16 +209,8 @@ static void events_stop(struct docker_events *ev)
         ev->retry = sd_event_source_disable_unref(ev->retry);
         ev->confirm = sd_event_source_disable_unref(ev->confirm);
         ev->defer = sd_event_source_disable_unref(ev->defer);
-        if (ev->client) {
-                if (ev->prev)
-                        ev->prev->next = ev->next;
-                else
-                        ev->client->streams = ev->next;
-                if (ev->next)
-                        ev->next->prev = ev->prev;
-                ev->prev = ev->next = NULL;
-                ev->client = NULL;
-        }
+        docker_client_hook_remove(&ev->hook);
+        ev->client = NULL;
 }
 
 static void events_free_now(struct docker_events *ev)
@@ -243,8 +235,11 @@ struct docker_events *docker_events_free(struct docker_events *ev)
         return NULL;
 }
 
-void docker_events_detach(struct docker_events *ev)
+/* The client is being freed first: stop, keeping what the user may still free. */
+static void events_detach(struct docker_client_hook *h)
 {
+        struct docker_events *ev = container_of(h, struct docker_events, hook);
+
         events_stop(ev);
         if (!ev->dispatching)
                 queue_clear(ev);
@@ -511,10 +506,8 @@ int docker_events_new(struct docker_client *client, const struct docker_events_o
                 return r;
         }
         ev->client = client;
-        ev->next = client->streams;
-        if (ev->next)
-                ev->next->prev = ev;
-        client->streams = ev;
+        ev->hook.detach = events_detach;
+        docker_client_hook_add(client, &ev->hook);
         /* A failed first attempt is retried like a lost stream and reported as DISCONNECTED. */
         (void)events_connect(ev);
         *ret = ev;

@@ -1,6 +1,7 @@
 /* Small language helpers shared by every module: scoped cleanup and ownership hand-over. */
 #pragma once
 
+#include <stddef.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,8 @@
 #define _warn_unused_result_ __attribute__((warn_unused_result))
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+/* The struct holding member at ptr. */
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 /* Hand over ownership: returns the value and leaves NULL / -EBADF behind. */
 #define TAKE_PTR(p)                                                                                \
