@@ -39,8 +39,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+# Every wait is a bound on a hang, never a performance expectation: on a busy machine (the
+# ASan agent, other jobs starting containers on the same dockerd) the same steps take several
+# times longer. ECS_TEST_WAIT_SCALE stretches every bound (default 3).
+WAIT_SCALE = max(1.0, float(os.environ.get("ECS_TEST_WAIT_SCALE", "3")))
+
+
 def wait_for(predicate, timeout=30.0, interval=0.1, what="condition"):
-    """Polls predicate until it returns a truthy value, which is returned."""
+    """Polls predicate until it returns a truthy value, which is returned; gives up after
+    timeout * WAIT_SCALE seconds."""
+    timeout *= WAIT_SCALE
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
