@@ -29,10 +29,8 @@ import uuid
 from . import payload as payloadlib
 from . import tasks as tasklib
 from .credentials import iso_expiration
-from .errors import AwsError
-from .httpserver import write_raw_response
-from .websocket import (ConnectionClosed, WebSocket, handshake_problem,
-                        handshake_response)
+from .websocket import ConnectionClosed
+from .wssession import WsHub, WsSession, envelope
 
 log = logging.getLogger("ecslocal.acs")
 
@@ -47,26 +45,15 @@ def _mid():
     return str(uuid.uuid4())
 
 
-class AcsSession:
-    _ids = 0
-
+class AcsSession(WsSession):
     def __init__(self, hub, inst, ws, query, caller):
-        AcsSession._ids += 1
-        self.id = AcsSession._ids
+        super().__init__(inst["containerInstanceArn"], ws, query, caller)
         self.hub = hub
-        self.instance_arn = inst["containerInstanceArn"]
         self.cluster_arn = hub.cp.arns.cluster(inst["cluster"])
-        self.ws = ws
-        self.query = dict(query)
-        self.access_key = caller.access_key
         self.send_credentials = query.get("sendCredentials") == "true"
-        self.connected_at = time.time()
-        self.closed_at = None
-        self.close_code = None
         self.wake = asyncio.Event()
         self.pending = {}            # messageId -> what it carried
         self.sent = collections.Counter()
-        self.received = collections.Counter()
         self.heartbeats_unacked = 0
         self.last_heartbeat = time.time()
         self.last_manifest = time.time()
@@ -75,10 +62,6 @@ class AcsSession:
         self.bad_acks = 0
         self.unknown_acks = 0
         self.invalid_frames = 0
-
-    @property
-    def open(self):
-        return self.closed_at is None
 
     def describe(self):
         return {
@@ -105,13 +88,13 @@ class AcsSession:
         }
 
 
-class AcsHub:
+class AcsHub(WsHub):
+    name = "acs"
+    denied_exception = "AccessDeniedException"
+
     def __init__(self, cp, verifier):
-        self.cp = cp
+        super().__init__(cp, verifier, history=1000)
         self.cfg = cp.cfg
-        self.verifier = verifier
-        self.sessions = {}                  # instance arn -> open AcsSession
-        self.history = collections.deque(maxlen=1000)  # closed sessions
         self.frames = collections.deque(maxlen=10000)
         self.frame_seq = 0
         self.key_bindings = collections.defaultdict(set)
@@ -136,8 +119,7 @@ class AcsHub:
             s.wake.set()
 
     def describe(self):
-        return {"sessions": [s.describe() for s in self.sessions.values()],
-                "closed": [s.describe() for s in self.history]}
+        return self.describe_sessions()
 
     def frames_since(self, since=0, instance=None, direction=None, msg_type=None):
         out = []
@@ -163,29 +145,12 @@ class AcsHub:
                             "containerInstanceArn": session.instance_arn,
                             "direction": direction, "type": msg_type,
                             "message": body if body is not None else text})
-        if self.cfg.verbose:
-            log.debug("acs %s %s %s", "->" if direction == "out" else "<-",
-                      session.instance_arn.rsplit("/", 1)[-1], text[:2000])
+        self._trace(session, direction, text)
 
     # ---------------------------------------------------------- upgrade
-    async def _reject(self, writer, status, exc_type, text):
-        """Refuse the upgrade with the compact exception body of §2.4/§2.15."""
-        body = json.dumps({exc_type: text}).encode()
-        log.info("acs upgrade refused: %s %s: %s", status, exc_type, text.split("\n")[0])
-        await write_raw_response(writer, status, body,
-                                 [("Content-Type", "application/json")], clock=self.cp.faults.now)
-        writer.close()
-
     async def handle_upgrade(self, req, reader, writer):
-        problem = handshake_problem(req)
-        if problem:
-            await self._reject(writer, problem[0], "BadRequestException", problem[1])
-            return
-        try:
-            caller = self.verifier.verify("GET", req.path, req.query_pairs, req.headers, b"",
-                                          "ecs", scope="acs")
-        except AwsError as e:
-            await self._reject(writer, 403, "AccessDeniedException", f"{e.code}: {e.message}")
+        caller = await self._authenticate(req, writer)
+        if caller is None:
             return
         q = req.query
         arn = q.get("containerInstanceArn")
@@ -207,9 +172,7 @@ class AcsHub:
             await self._reject(writer, 400, "InvalidClusterException",
                                f"Container instance {arn} is not in cluster {q.get('clusterArn')}")
             return
-        writer.write(handshake_response(req))
-        await writer.drain()
-        ws = WebSocket(reader, writer)
+        ws = await self._accept(req, reader, writer)
         session = AcsSession(self, inst, ws, q, caller)
         old = self.sessions.get(arn)
         self.sessions[arn] = session
@@ -228,28 +191,17 @@ class AcsHub:
         self.cp.store.flush()
         log.info("acs: %s connected (session %d, sendCredentials=%s)", arn, session.id,
                  session.send_credentials)
-        await self._run(session)
+        await self._run(session, self._ticker(session))
 
-    async def _run(self, session):
-        ticker = asyncio.create_task(self._ticker(session))
-        try:
-            await self._reader(session)
-        finally:
-            ticker.cancel()
-            session.closed_at = time.time()
-            session.close_code = session.ws.close_code
-            if self.sessions.get(session.instance_arn) is session:
-                del self.sessions[session.instance_arn]
-            self.history.append(session)
-            inst = self.cp.data["instances"].get(session.instance_arn)
-            if inst:
-                inst["lastDisconnectedAt"] = time.time()
-                self.cp.changed()
-                self.cp.store.flush()
-            if not session.ws.closed:
-                session.ws.abort()
-            log.info("acs: %s disconnected (session %d, code %s)", session.instance_arn,
-                     session.id, session.ws.close_code)
+    def _on_closed(self, session):
+        inst = self.cp.data["instances"].get(session.instance_arn)
+        if inst:
+            inst["lastDisconnectedAt"] = time.time()
+            self.cp.changed()
+            self.cp.store.flush()
+
+    def _close_note(self, session):
+        return f", code {session.ws.close_code}"
 
     # ---------------------------------------------------------- sending
     async def _write(self, session, text, msg_type, binary=False):
@@ -266,7 +218,7 @@ class AcsHub:
 
     async def send(self, session, msg_type, message):
         """Send one envelope, subject to the delay/duplicate/reorder faults."""
-        text = json.dumps({"type": msg_type, "message": message}, separators=(",", ":"))
+        text = envelope(msg_type, message)
         fault = self.cp.faults.take_message_fault(msg_type, session.instance_arn)
         if fault is None:
             await self._write(session, text, msg_type)
@@ -531,32 +483,27 @@ class AcsHub:
         return sent
 
     # ---------------------------------------------------------- receiving
-    async def _reader(self, session):
-        while True:
-            try:
-                opcode, data = await session.ws.recv()
-            except ConnectionClosed:
-                return
-            text = data.decode("utf-8", "replace")
-            try:
-                env = json.loads(text)
-                msg_type = env["type"]
-                msg = env.get("message") or {}
-                if not isinstance(msg_type, str) or not isinstance(msg, dict):
-                    raise ValueError("bad envelope")
-            except Exception:
-                session.invalid_frames += 1
-                session.received["invalid"] += 1
-                self._record(session, "in", "invalid", text)
-                log.warning("acs: invalid frame from %s: %r", session.instance_arn, text[:200])
-                continue
-            session.received[msg_type] += 1
-            self._record(session, "in", msg_type, text)
-            try:
-                await self._handle(session, msg_type, msg)
-            except Exception:
-                log.exception("acs: handling %s from %s failed", msg_type, session.instance_arn)
-            self.cp.store.flush()
+    async def _on_message(self, session, opcode, data):
+        text = data.decode("utf-8", "replace")
+        try:
+            env = json.loads(text)
+            msg_type = env["type"]
+            msg = env.get("message") or {}
+            if not isinstance(msg_type, str) or not isinstance(msg, dict):
+                raise ValueError("bad envelope")
+        except Exception:
+            session.invalid_frames += 1
+            session.received["invalid"] += 1
+            self._record(session, "in", "invalid", text)
+            log.warning("acs: invalid frame from %s: %r", session.instance_arn, text[:200])
+            return
+        session.received[msg_type] += 1
+        self._record(session, "in", msg_type, text)
+        try:
+            await self._handle(session, msg_type, msg)
+        except Exception:
+            log.exception("acs: handling %s from %s failed", msg_type, session.instance_arn)
+        self.cp.store.flush()
 
     async def _handle(self, session, msg_type, msg):
         ignoring = self.cp.faults.ignoring_acks("acs")

@@ -55,6 +55,12 @@ def _with_token(out, nxt):
     return out
 
 
+def _listing(key, items, p):
+    """A List* answer: one page of ``items`` under ``key``, and the token of the next."""
+    page, nxt = paginate(items, p)
+    return _with_token({key: page}, nxt)
+
+
 def _check_count(values, name, lo, hi):
     if not lo <= len(values) <= hi:
         raise errors.invalid(f"{name} must contain between {lo} and {hi} items.")
@@ -129,8 +135,7 @@ class EcsOps:
         arns = [c["clusterArn"] for c in sorted(self.data["clusters"].values(),
                                                 key=lambda c: c["createdAt"])
                 if c["status"] == "ACTIVE"]
-        page, nxt = paginate(arns, p)
-        return _with_token({"clusterArns": page}, nxt)
+        return _listing("clusterArns", arns, p)
 
     def DeleteCluster(self, p, ctx):
         c = self.cp.cluster(p["cluster"])
@@ -180,8 +185,7 @@ class EcsOps:
                 if r["definition"]["status"] == status:
                     items.append((fam, int(rev), r["definition"]["taskDefinitionArn"]))
         items.sort(reverse=(p.get("sort") == "DESC"))
-        page, nxt = paginate([a for _, _, a in items], p)
-        return _with_token({"taskDefinitionArns": page}, nxt)
+        return _listing("taskDefinitionArns", [a for _, _, a in items], p)
 
     def ListTaskDefinitionFamilies(self, p, ctx):
         status = p.get("status") or "ACTIVE"
@@ -192,8 +196,7 @@ class EcsOps:
             active = any(r["definition"]["status"] == "ACTIVE" for r in entry["revisions"].values())
             if status == "ALL" or (status == "ACTIVE") == active:
                 fams.append(fam)
-        page, nxt = paginate(fams, p)
-        return _with_token({"families": page}, nxt)
+        return _listing("families", fams, p)
 
     def DeregisterTaskDefinition(self, p, ctx):
         ref = p["taskDefinition"]
@@ -298,21 +301,27 @@ class EcsOps:
         tasklib.stop_task(self.cp, t, reason or "Task stopped by user", "UserInitiated")
         return {"task": self.cp.view_task(t)}
 
-    def DescribeTasks(self, p, ctx):
+    def _describe_in_cluster(self, p, key, most, find, arn_of, view):
+        """Describe* of resources inside one cluster: the found ones through
+        ``view``, each missing one as a MISSING failure with its full ARN."""
         cluster = self.cp.cluster(p.get("cluster"))
-        refs = p["tasks"]
-        _check_count(refs, "tasks", 1, 100)
+        name = cluster["clusterName"]
+        refs = p[key]
+        _check_count(refs, key, 1, most)
         include = p.get("include") or []
         out, failures = [], []
         for ref in refs:
-            t = self.cp.task(cluster["clusterName"], ref)
-            if t is None:
-                failures.append({"arn": ref if ref.startswith("arn:") else
-                                 self.cp.arns.task(cluster["clusterName"], ref),
+            found = find(name, ref)
+            if found is None:
+                failures.append({"arn": ref if ref.startswith("arn:") else arn_of(name, ref),
                                  "reason": "MISSING"})
             else:
-                out.append(self.cp.view_task(t, include))
-        return {"tasks": out, "failures": failures}
+                out.append(view(found, include))
+        return {key: out, "failures": failures}
+
+    def DescribeTasks(self, p, ctx):
+        return self._describe_in_cluster(p, "tasks", 100, self.cp.task, self.cp.arns.task,
+                                         self.cp.view_task)
 
     def ListTasks(self, p, ctx):
         cluster = self.cp.cluster(p.get("cluster"))
@@ -350,8 +359,7 @@ class EcsOps:
             elif t["desiredStatus"] != desired:
                 continue
             out.append(t["taskArn"])
-        page, nxt = paginate(out, p)
-        return _with_token({"taskArns": page}, nxt)
+        return _listing("taskArns", out, p)
 
     # ============================================================= services
     def CreateService(self, p, ctx):
@@ -470,19 +478,8 @@ class EcsOps:
         return {"service": self.cp.view_service(svc)}
 
     def DescribeServices(self, p, ctx):
-        cluster = self.cp.cluster(p.get("cluster"))
-        refs = p["services"]
-        _check_count(refs, "services", 1, 10)
-        out, failures = [], []
-        for ref in refs:
-            svc = self.cp.service(cluster["clusterName"], ref)
-            if svc is None:
-                failures.append({"arn": ref if ref.startswith("arn:") else
-                                 self.cp.arns.service(cluster["clusterName"], ref),
-                                 "reason": "MISSING"})
-            else:
-                out.append(self.cp.view_service(svc, p.get("include") or []))
-        return {"services": out, "failures": failures}
+        return self._describe_in_cluster(p, "services", 10, self.cp.service,
+                                         self.cp.arns.service, self.cp.view_service)
 
     def ListServices(self, p, ctx):
         cluster = self.cp.cluster(p.get("cluster"))
@@ -491,8 +488,7 @@ class EcsOps:
                 if s["cluster"] == cluster["clusterName"] and s["status"] in ("ACTIVE", "DRAINING")
                 and p.get("launchType") in (None, s["launchType"])
                 and p.get("schedulingStrategy") in (None, s["schedulingStrategy"])]
-        page, nxt = paginate(arns, p)
-        return _with_token({"serviceArns": page}, nxt)
+        return _listing("serviceArns", arns, p)
 
     def DeleteService(self, p, ctx):
         cluster = self.cp.cluster(p.get("cluster"))
@@ -658,19 +654,8 @@ class EcsOps:
         return {"containerInstance": view}
 
     def DescribeContainerInstances(self, p, ctx):
-        cluster = self.cp.cluster(p.get("cluster"))
-        refs = p["containerInstances"]
-        _check_count(refs, "containerInstances", 1, 100)
-        out, failures = [], []
-        for ref in refs:
-            inst = self.cp.instance(cluster["clusterName"], ref)
-            if inst is None:
-                failures.append({"arn": ref if ref.startswith("arn:") else
-                                 self.cp.arns.container_instance(cluster["clusterName"], ref),
-                                 "reason": "MISSING"})
-            else:
-                out.append(self.cp.view_instance(inst, p.get("include") or []))
-        return {"containerInstances": out, "failures": failures}
+        return self._describe_in_cluster(p, "containerInstances", 100, self.cp.instance,
+                                         self.cp.arns.container_instance, self.cp.view_instance)
 
     _FILTER = re.compile(r"^\s*attribute:([A-Za-z0-9_.\-/]+)\s*(?:(==|!=)\s*(\S+)|(exists|!exists))?\s*$")
 
@@ -705,8 +690,7 @@ class EcsOps:
                 if ex == "!exists" and name in attrs:
                     continue
             out.append(inst["containerInstanceArn"])
-        page, nxt = paginate(out, p)
-        return _with_token({"containerInstanceArns": page}, nxt)
+        return _listing("containerInstanceArns", out, p)
 
     def UpdateContainerInstancesState(self, p, ctx):
         cluster = self.cp.cluster(p.get("cluster"))
@@ -799,8 +783,7 @@ class EcsOps:
                 if a.get("value") is not None:
                     item["value"] = a["value"]
                 out.append(item)
-        page, nxt = paginate(out, p)
-        return _with_token({"attributes": page}, nxt)
+        return _listing("attributes", out, p)
 
     # ================================================================= tags
     def _tagged(self, arn):

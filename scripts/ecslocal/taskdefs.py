@@ -16,30 +16,28 @@ _VCPU = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*vcpu\s*$", re.I)
 _GB = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*gb\s*$", re.I)
 
 
-def parse_cpu(text):
-    """Task-level cpu: '256', '1 vCPU', '0.5 vcpu' -> CPU units (int)."""
+def _parse_units(text, coarse, what):
+    """A task-level size: a plain number of units, or a number of the coarse
+    unit (``coarse`` matches it) that is worth 1024 of them."""
     if text is None:
         return None
     t = str(text).strip()
-    m = _VCPU.match(t)
+    m = coarse.match(t)
     if m:
         return int(round(float(m.group(1)) * 1024))
     if t.isdigit():
         return int(t)
-    raise errors.client(f"Invalid 'cpu' setting for task. '{text}' is not a valid value.")
+    raise errors.client(f"Invalid '{what}' setting for task. '{text}' is not a valid value.")
+
+
+def parse_cpu(text):
+    """Task-level cpu: '256', '1 vCPU', '0.5 vcpu' -> CPU units (int)."""
+    return _parse_units(text, _VCPU, "cpu")
 
 
 def parse_memory(text):
     """Task-level memory: '512', '1GB', '2 GB' -> MiB (int)."""
-    if text is None:
-        return None
-    t = str(text).strip()
-    m = _GB.match(t)
-    if m:
-        return int(round(float(m.group(1)) * 1024))
-    if t.isdigit():
-        return int(t)
-    raise errors.client(f"Invalid 'memory' setting for task. '{text}' is not a valid value.")
+    return _parse_units(text, _GB, "memory")
 
 
 def _container_error(name, msg):

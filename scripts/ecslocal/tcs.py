@@ -18,8 +18,9 @@ import logging
 import time
 
 from .errors import AwsError
-from .httpserver import Headers, write_raw_response
-from .websocket import ConnectionClosed, WebSocket, handshake_problem, handshake_response
+from .httpserver import Headers
+from .websocket import ConnectionClosed
+from .wssession import WsHub, WsSession, envelope
 
 log = logging.getLogger("ecslocal.tcs")
 
@@ -45,36 +46,26 @@ def split_signed_frame(data):
     return headers, data[sep + 4:]
 
 
-class TcsSession:
-    _ids = 0
-
+class TcsSession(WsSession):
     def __init__(self, inst_arn, ws, req, caller):
-        TcsSession._ids += 1
-        self.id = TcsSession._ids
-        self.instance_arn = inst_arn
-        self.ws = ws
+        super().__init__(inst_arn, ws, req.query, caller)
         self.path = req.path
         self.query_pairs = req.query_pairs
-        self.query = dict(req.query)
-        self.access_key = caller.access_key
-        self.connected_at = time.time()
-        self.closed_at = None
-        self.received = collections.Counter()
         self.rejected = 0
 
     def describe(self):
         return {"id": self.id, "containerInstanceArn": self.instance_arn, "query": self.query,
                 "connectedAt": self.connected_at, "closedAt": self.closed_at,
-                "open": self.closed_at is None, "received": dict(self.received),
+                "open": self.open, "received": dict(self.received),
                 "rejectedFrames": self.rejected}
 
 
-class TcsHub:
+class TcsHub(WsHub):
+    name = "tcs"
+    denied_exception = "BadRequestException"
+
     def __init__(self, cp, verifier):
-        self.cp = cp
-        self.verifier = verifier
-        self.sessions = {}
-        self.history = collections.deque(maxlen=100)
+        super().__init__(cp, verifier, history=100)
         self.latest = collections.defaultdict(dict)   # instance -> type -> {"time","message"}
         self.counts = collections.defaultdict(collections.Counter)
         self.rejected_frames = 0
@@ -82,31 +73,16 @@ class TcsHub:
 
     def describe(self):
         return {
-            "sessions": [s.describe() for s in self.sessions.values()],
-            "closed": [s.describe() for s in self.history],
+            **self.describe_sessions(),
             "latest": self.latest,
             "counts": {k: dict(v) for k, v in self.counts.items()},
             "rejectedFrames": self.rejected_frames,
             "rejections": list(self.rejections),
         }
 
-    async def _reject(self, writer, status, exc_type, text):
-        body = json.dumps({exc_type: text}).encode()
-        log.info("tcs upgrade refused: %s %s: %s", status, exc_type, text.split("\n")[0])
-        await write_raw_response(writer, status, body, [("Content-Type", "application/json")],
-                                 clock=self.cp.faults.now)
-        writer.close()
-
     async def handle_upgrade(self, req, reader, writer):
-        problem = handshake_problem(req)
-        if problem:
-            await self._reject(writer, problem[0], "BadRequestException", problem[1])
-            return
-        try:
-            caller = self.verifier.verify("GET", req.path, req.query_pairs, req.headers, b"",
-                                          "ecs", scope="tcs")
-        except AwsError as e:
-            await self._reject(writer, 403, "BadRequestException", f"{e.code}: {e.message}")
+        caller = await self._authenticate(req, writer)
+        if caller is None:
             return
         arn = req.query.get("containerInstance")
         inst = self.cp.data["instances"].get(arn or "")
@@ -116,9 +92,7 @@ class TcsHub:
                                f"Container instance {arn} is not an active instance of cluster "
                                f"{req.query.get('cluster')}")
             return
-        writer.write(handshake_response(req))
-        await writer.drain()
-        session = TcsSession(arn, WebSocket(reader, writer), req, caller)
+        session = TcsSession(arn, await self._accept(req, reader, writer), req, caller)
         old = self.sessions.get(arn)
         self.sessions[arn] = session
         if self.cp.acs:
@@ -126,23 +100,11 @@ class TcsHub:
         if old:
             await old.ws.close(1000, "replaced by a newer connection", wait=False)
         log.info("tcs: %s connected (session %d)", arn, session.id)
-        hb = asyncio.create_task(self._heartbeats(session))
-        try:
-            await self._reader(session)
-        finally:
-            hb.cancel()
-            session.closed_at = time.time()
-            if self.sessions.get(arn) is session:
-                del self.sessions[arn]
-            self.history.append(session)
-            if not session.ws.closed:
-                session.ws.abort()
-            log.info("tcs: %s disconnected (session %d)", arn, session.id)
+        await self._run(session, self._heartbeats(session))
 
     async def _send(self, session, msg_type, message):
-        text = json.dumps({"type": msg_type, "message": message}, separators=(",", ":"))
-        if self.cp.cfg.verbose:
-            log.debug("tcs -> %s %s", session.instance_arn.rsplit("/", 1)[-1], text)
+        text = envelope(msg_type, message)
+        self._trace(session, "out", text, limit=None)
         await session.ws.send_text(text)
 
     async def _heartbeats(self, session):
@@ -160,46 +122,39 @@ class TcsHub:
                                 "reason": why})
         log.warning("tcs: rejected frame from %s: %s", session.instance_arn, why.split("\n")[0])
 
-    async def _reader(self, session):
-        while True:
-            try:
-                _, data = await session.ws.recv()
-            except ConnectionClosed:
-                return
-            if self.cp.cfg.verbose:
-                log.debug("tcs <- %s %s", session.instance_arn.rsplit("/", 1)[-1],
-                          data[:2000].decode("utf-8", "replace"))
-            headers, body = split_signed_frame(data)
-            try:
-                if headers is None:
-                    raise AwsError("MissingAuthenticationTokenException",
-                                   "Frame is not signed (§3.2: header block expected)")
-                self.verifier.verify("GET", session.path, session.query_pairs, headers, body,
-                                     "ecs", scope="tcs")
-                env = json.loads(body.decode("utf-8"))
-                msg_type = env["type"]
-                msg = env.get("message")
-                if not isinstance(msg, dict):
-                    raise ValueError("message must be an object")
-            except AwsError as e:
-                self._reject_frame(session, f"{e.code}: {e.message}")
-                await self._safe_send(session, "BadRequestException",
-                                      {"message": f"{e.code}: {e.message}"})
-                continue
-            except Exception as e:
-                self._reject_frame(session, f"malformed: {e}")
-                await self._safe_send(session, "BadRequestException",
-                                      {"message": f"Malformed message: {e}"})
-                continue
-            session.received[msg_type] += 1
-            self.counts[session.instance_arn][msg_type] += 1
-            if msg_type not in ACKS:
-                log.info("tcs: %s sent unexpected %s", session.instance_arn, msg_type)
-                continue
-            self.latest[session.instance_arn][msg_type] = {"time": time.time(), "message": msg}
-            self._apply(session.instance_arn, msg_type, msg)
-            if not self.cp.faults.ignoring_acks("tcs"):
-                await self._safe_send(session, ACKS[msg_type], {"message": ""})
+    async def _on_message(self, session, opcode, data):
+        self._trace(session, "in", data)
+        headers, body = split_signed_frame(data)
+        try:
+            if headers is None:
+                raise AwsError("MissingAuthenticationTokenException",
+                               "Frame is not signed (§3.2: header block expected)")
+            self.verifier.verify("GET", session.path, session.query_pairs, headers, body,
+                                 "ecs", scope="tcs")
+            env = json.loads(body.decode("utf-8"))
+            msg_type = env["type"]
+            msg = env.get("message")
+            if not isinstance(msg, dict):
+                raise ValueError("message must be an object")
+        except AwsError as e:
+            self._reject_frame(session, f"{e.code}: {e.message}")
+            await self._safe_send(session, "BadRequestException",
+                                  {"message": f"{e.code}: {e.message}"})
+            return
+        except Exception as e:
+            self._reject_frame(session, f"malformed: {e}")
+            await self._safe_send(session, "BadRequestException",
+                                  {"message": f"Malformed message: {e}"})
+            return
+        session.received[msg_type] += 1
+        self.counts[session.instance_arn][msg_type] += 1
+        if msg_type not in ACKS:
+            log.info("tcs: %s sent unexpected %s", session.instance_arn, msg_type)
+            return
+        self.latest[session.instance_arn][msg_type] = {"time": time.time(), "message": msg}
+        self._apply(session.instance_arn, msg_type, msg)
+        if not self.cp.faults.ignoring_acks("tcs"):
+            await self._safe_send(session, ACKS[msg_type], {"message": ""})
 
     async def _safe_send(self, session, msg_type, message):
         try:
