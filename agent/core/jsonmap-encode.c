@@ -209,8 +209,6 @@ int jsonmap_encode(const struct jsonmap_type *t, const void *obj, const struct j
                 json_object *v = NULL;
                 int r;
 
-                if (f->flags & JSONMAP_DECODE_ONLY)
-                        continue;
                 r = encode_value(f, obj, lim, &v);
                 if (r < 0)
                         return r;

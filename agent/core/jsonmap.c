@@ -601,8 +601,6 @@ int jsonmap_decode(struct jsonmap_ctx *c, const struct jsonmap_type *t, json_obj
         for (const struct jsonmap_field *f = t->fields; f->name; f++) {
                 size_t old;
 
-                if (f->flags & JSONMAP_ENCODE_ONLY)
-                        continue;
                 old = path_push_key(c, f->name);
                 r = decode_field(c, f, o, obj);
                 path_pop(c, old);
@@ -655,8 +653,6 @@ void jsonmap_done(const struct jsonmap_type *t, void *obj)
         for (const struct jsonmap_field *f = t->fields; f->name; f++) {
                 char *p = (char *)obj + f->offset;
 
-                if (f->flags & JSONMAP_ENCODE_ONLY)
-                        continue;
                 switch (f->kind) {
                 case JSONMAP_STRING:
                         string_set(f, (char **)p, NULL);

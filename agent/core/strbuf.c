@@ -40,6 +40,15 @@ int strbuf_puts(struct strbuf *b, const char *s)
         return strbuf_append(b, s, strlen(s));
 }
 
+char *strdup_vprintf(const char *fmt, va_list ap)
+{
+        char *s;
+
+        if (vasprintf(&s, fmt, ap) < 0)
+                return NULL;
+        return s;
+}
+
 int strbuf_vprintf(struct strbuf *b, const char *fmt, va_list ap)
 {
         va_list aq;

@@ -149,8 +149,7 @@ struct queued {
 };
 
 struct docker_events {
-        struct docker_client *client; /* NULL once detached */
-        struct docker_client_hook hook;
+        struct docker_client_hook hook; /* hook.client: NULL once detached */
         docker_event_fn on_event;
         docker_events_state_fn on_state;
         void *userdata;
@@ -210,7 +209,6 @@ static void events_stop(struct docker_events *ev)
         ev->confirm = sd_event_source_disable_unref(ev->confirm);
         ev->defer = sd_event_source_disable_unref(ev->defer);
         docker_client_hook_remove(&ev->hook);
-        ev->client = NULL;
 }
 
 static void events_free_now(struct docker_events *ev)
@@ -255,7 +253,7 @@ static int events_dispatch(sd_event_source *s, void *userdata)
         struct docker_events *ev = userdata;
 
         ev->dispatching = true;
-        while (ev->head && ev->client && !ev->free_pending) {
+        while (ev->head && ev->hook.client && !ev->free_pending) {
                 struct queued *q = ev->head;
                 ev->head = q->next;
                 if (!ev->head)
@@ -271,7 +269,7 @@ static int events_dispatch(sd_event_source *s, void *userdata)
         ev->dispatching = false;
         if (ev->free_pending)
                 events_free_now(ev);
-        else if (!ev->client)
+        else if (!ev->hook.client)
                 queue_clear(ev);
         return 0;
 }
@@ -369,7 +367,7 @@ static void events_schedule_retry(struct docker_events *ev)
         int r;
 
         ev->retry = sd_event_source_disable_unref(ev->retry);
-        r = ecs_loop_add_timer(ev->client->loop, delay, events_on_retry, ev, &ev->retry);
+        r = ecs_loop_add_timer(ev->hook.client->loop, delay, events_on_retry, ev, &ev->retry);
         if (r < 0)
                 log_error_errno(r, "Failed to schedule Docker event stream reconnect: %m");
 }
@@ -426,21 +424,21 @@ static int events_connect(struct docker_events *ev)
                                   (unsigned long long)(since / 1000000000ULL),
                                   (unsigned long long)(since % 1000000000ULL));
         if (r >= 0)
-                r = docker_client_url(ev->client, path.data, false, &url);
+                r = docker_client_url(ev->hook.client, path.data, false, &url);
         ev->request_nsec = realtime_usec() * 1000ULL;
         strbuf_done(&path);
         if (r >= 0) {
                 /* No timeouts: the stream is idle for as long as nothing happens. */
                 struct ecs_http_request req = {
                     .url = url,
-                    .unix_socket = ev->client->socket_path,
+                    .unix_socket = ev->hook.client->socket_path,
                     .on_data = events_on_data,
                 };
-                r = ecs_http_start(ev->client->loop, &req, events_on_done, ev, &ev->http);
+                r = ecs_http_start(ev->hook.client->loop, &req, events_on_done, ev, &ev->http);
         }
         if (r >= 0)
-                r = ecs_loop_add_timer(ev->client->loop, EVENTS_CONFIRM_USEC, events_on_confirm, ev,
-                                       &ev->confirm);
+                r = ecs_loop_add_timer(ev->hook.client->loop, EVENTS_CONFIRM_USEC,
+                                       events_on_confirm, ev, &ev->confirm);
         if (r < 0) {
                 ecs_http_call_cancel(ev->http);
                 ev->http = NULL;
@@ -505,7 +503,6 @@ int docker_events_new(struct docker_client *client, const struct docker_events_o
                 events_free_now(ev);
                 return r;
         }
-        ev->client = client;
         ev->hook.detach = events_detach;
         docker_client_hook_add(client, &ev->hook);
         /* A failed first attempt is retried like a lost stream and reported as DISCONNECTED. */

@@ -432,6 +432,19 @@ static const char *container_change_status(enum container_status s)
         }
 }
 
+struct attachment_wire {
+        const char *arn;
+        const char *status;
+};
+
+static const struct jsonmap_field attachment_fields[] = {
+    JSONMAP_STRING("attachmentArn", struct attachment_wire, arn),
+    JSONMAP_STRING("status", struct attachment_wire, status),
+    JSONMAP_END,
+};
+static const struct jsonmap_type attachment_type =
+    JSONMAP_TYPE(struct attachment_wire, attachment_fields);
+
 struct task_change_wire {
         const char *cluster;
         const char *task;
@@ -439,8 +452,9 @@ struct task_change_wire {
         const char *reason;
         uint64_t pull_started_at, pull_stopped_at, execution_stopped_at;
         const struct ecs_task_state_change_params *params;
-        const char *attachment_arn; /* flavour (b) and SubmitAttachmentStateChanges */
-        const char *attachment_status;
+        /* Flavour (b) and SubmitAttachmentStateChanges: one attachment. */
+        const struct attachment_wire *attachments;
+        size_t n_attachments;
 };
 
 /* Present once any container is included, even if none of them is reportable. */
@@ -475,26 +489,6 @@ static int encode_container_changes(const void *value, json_object **ret)
         return 0;
 }
 
-/* [{"attachmentArn","status"}] when there is an attachment. */
-static int encode_attachments(const void *value, json_object **ret)
-{
-        const struct task_change_wire *w = value;
-        _cleanup_json_ json_object *a = NULL, *o = NULL;
-        int r;
-
-        if (!w->attachment_arn)
-                return 0;
-        if (!(a = json_object_new_array()) || !(o = json_object_new_object()))
-                return -ENOMEM;
-        if ((r = json_add_string(o, "attachmentArn", w->attachment_arn)) < 0 ||
-            (r = json_add_string(o, "status", w->attachment_status)) < 0)
-                return r;
-        if ((r = json_append(a, TAKE_PTR(o))) < 0)
-                return r;
-        *ret = TAKE_PTR(a);
-        return 0;
-}
-
 #define W struct task_change_wire
 static const struct jsonmap_field task_change_fields[] = {
     JSONMAP_STRING("cluster", W, cluster, .flags = JSONMAP_NULL_AS_EMPTY),
@@ -505,7 +499,8 @@ static const struct jsonmap_field task_change_fields[] = {
     JSONMAP_EPOCH("pullStoppedAt", W, pull_stopped_at, .flags = JSONMAP_OMIT_EMPTY),
     JSONMAP_EPOCH("executionStoppedAt", W, execution_stopped_at, .flags = JSONMAP_OMIT_EMPTY),
     JSONMAP_CUSTOM_SELF("containers", .encode = encode_container_changes),
-    JSONMAP_CUSTOM_SELF("attachments", .encode = encode_attachments),
+    JSONMAP_ARRAY("attachments", W, attachments, n_attachments, &attachment_type,
+                  .flags = JSONMAP_OMIT_EMPTY),
     JSONMAP_END,
 };
 #undef W
@@ -542,8 +537,8 @@ int ecs_build_task_attachment_change(const char *cluster, const char *task_arn,
         const struct task_change_wire w = {
             .cluster = cluster,
             .task = task_arn,
-            .attachment_arn = attachment_arn,
-            .attachment_status = status,
+            .attachments = &(const struct attachment_wire){attachment_arn, status},
+            .n_attachments = 1,
         };
         return jsonmap_encode(&task_change_type, &w, NULL, ret_body);
 }
@@ -570,8 +565,8 @@ int ecs_build_attachment_state_changes(const char *cluster, const char *attachme
                 return -EINVAL;
         const struct task_change_wire w = {
             .cluster = cluster,
-            .attachment_arn = attachment_arn,
-            .attachment_status = status,
+            .attachments = &(const struct attachment_wire){attachment_arn, status},
+            .n_attachments = 1,
         };
         return jsonmap_encode(&task_change_type, &w, NULL, ret_body);
 }

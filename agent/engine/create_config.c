@@ -184,8 +184,7 @@ static int set_error(char **ret_error, int r, const char *fmt, ...)
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(ret_error, fmt, ap) < 0)
-                *ret_error = NULL;
+        *ret_error = strdup_vprintf(fmt, ap);
         va_end(ap);
         return r;
 }

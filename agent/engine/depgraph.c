@@ -233,15 +233,12 @@ static void set_reason(char **ret_reason, const char *fmt, ...) _printf_(2, 3);
 static void set_reason(char **ret_reason, const char *fmt, ...)
 {
         va_list ap;
-        char *s = NULL;
 
         if (!ret_reason)
                 return;
         va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
+        *ret_reason = strdup_vprintf(fmt, ap);
         va_end(ap);
-        *ret_reason = s;
 }
 
 #define FAIL_PREFIX "CannotStartContainerError: dependency graph: "

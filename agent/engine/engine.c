@@ -10,6 +10,7 @@
 #include "ecs/docker.h"
 #include "ecs/depgraph.h"
 #include "ecs/state.h"
+#include "ecs/strbuf.h"
 #include "ecs/task_json.h"
 #include "ecs/tasknet.h"
 #include "ecs/engine.h"
@@ -1024,8 +1025,7 @@ static void task_fail(struct engine_task *et, const char *name, const char *fmt,
 
         if (!t->reason) {
                 va_start(ap, fmt);
-                if (vasprintf(&msg, fmt, ap) < 0)
-                        msg = NULL;
+                msg = strdup_vprintf(fmt, ap);
                 va_end(ap);
                 if (asprintf(&t->reason, "%s: %s", name, strempty(msg)) < 0)
                         t->reason = NULL;

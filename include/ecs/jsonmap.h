@@ -55,8 +55,6 @@ enum {
         JSONMAP_TRUNCATE = 1U << 5,        /* encoding: cut at .limit bytes (UTF-8 boundary) */
         JSONMAP_SECRET = 1U << 6,          /* strings: never quoted, wiped before free */
         JSONMAP_LENIENT = 1U << 7,         /* enums: an unknown name stores the parse's error */
-        JSONMAP_DECODE_ONLY = 1U << 8,
-        JSONMAP_ENCODE_ONLY = 1U << 9, /* also: not owned, jsonmap_done leaves it alone */
 };
 
 struct jsonmap_ctx;
