@@ -1,10 +1,10 @@
 /* ACS message decoding (§2.4-2.13): the envelope, and every message type except the
  * PayloadMessage's tasks (acs_payload.c). */
 #include <arpa/inet.h>
-#include <limits.h>
 #include <stdio.h>
 
 #include "acs_internal.h"
+#include "ecs/net.h"
 
 static const struct acs_type_info {
         const char *name;
@@ -192,26 +192,16 @@ static const char *name_association(int v)
 }
 static const struct jsonmap_enum association_enum = {parse_association, name_association};
 
-/* "<address>/<prefix>": exactly one '/' (as the official ValidateENI), and since the net
- * layer takes both the gateway and the ENI's netmask from it, a real address and prefix. */
+/* "<address>/<prefix>": exactly one '/' (as the official ValidateENI), and, since the net
+ * layer takes both the gateway and the ENI's netmask from it, what that layer's own parser
+ * (net_gateway_parse, used again at setup) accepts, of the right family. */
 static int check_subnet_gateway(struct jsonmap_ctx *c, const char *what, const char *s, int family)
 {
-        unsigned char buf[sizeof(struct in6_addr)];
-        char addr[INET6_ADDRSTRLEN], q[48];
-        const char *slash = strchr(s, '/');
-        unsigned long prefix = ULONG_MAX;
-        char *end = NULL;
+        struct net_ip gw;
+        char q[48];
 
-        if (slash && !strchr(slash + 1, '/') && (size_t)(slash - s) < sizeof(addr) &&
-            slash[1] >= '0' && slash[1] <= '9') {
-                memcpy(addr, s, (size_t)(slash - s));
-                addr[slash - s] = 0;
-                errno = 0;
-                prefix = strtoul(slash + 1, &end, 10);
-                if (errno == 0 && !*end && prefix <= (family == AF_INET ? 32U : 128U) &&
-                    inet_pton(family, addr, buf) == 1)
-                        return 0;
-        }
+        if (net_gateway_parse(s, &gw, NULL) >= 0 && gw.family == family)
+                return 0;
         return jsonmap_fail(c, -EINVAL, "invalid subnet gateway %s address '%s'", what,
                             jsonmap_quote(s, q));
 }

@@ -1079,6 +1079,16 @@ static void test_attach_eni(void **state)
                            "\"privateAddress\":\"10.0.0.2\"}],\"subnetGatewayIpv4Address\":"
                            "\"10.0.0.1/33\"}",
                            "invalid subnet gateway ipv4 address");
+        /* What the net layer could not set up is refused here already: no netmask, or an IPv6
+         * gateway where IPv4 is expected. */
+        assert_eni_refused("{\"ec2Id\":\"e\",\"macAddress\":\"m\",\"ipv4Addresses\":[{"
+                           "\"privateAddress\":\"10.0.0.2\"}],\"subnetGatewayIpv4Address\":"
+                           "\"10.0.0.1/0\"}",
+                           "invalid subnet gateway ipv4 address '10.0.0.1/0'");
+        assert_eni_refused("{\"ec2Id\":\"e\",\"macAddress\":\"m\",\"ipv4Addresses\":[{"
+                           "\"privateAddress\":\"10.0.0.2\"}],\"subnetGatewayIpv4Address\":"
+                           "\"2001:db8::1/64\"}",
+                           "invalid subnet gateway ipv4 address '2001:db8::1/64'");
         assert_eni_refused("{\"ec2Id\":\"e\",\"macAddress\":\"m\",\"ipv4Addresses\":[{"
                            "\"privateAddress\":\"10.0.0.2\"}]}",
                            "no subnet gateway ipv4 address");
