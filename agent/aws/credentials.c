@@ -17,6 +17,7 @@
 #include "ecs/jsonutil.h"
 #include "ecs/log.h"
 #include "ecs/loop.h"
+#include "ecs/strbuf.h"
 
 #define SHARED_FILE_MAX (1024u * 1024)
 #define IMDS_ROLE_PATH  "/latest/meta-data/iam/security-credentials/"
@@ -232,19 +233,12 @@ int aws_shared_credentials_read(const char *path, const char *profile, struct aw
 {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
-        struct stat st;
         size_t len = 0;
         int r;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EBADF;
-        if (st.st_size > SHARED_FILE_MAX)
-                return -EFBIG;
+        r = open_regular_file(path, SHARED_FILE_MAX, &fd);
+        if (r < 0)
+                return r;
         buf = malloc(SHARED_FILE_MAX + 1);
         if (!buf)
                 return -ENOMEM;

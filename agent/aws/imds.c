@@ -188,30 +188,41 @@ static void on_request_done(const struct ecs_http_response *resp, void *userdata
         request_finish(r, error, resp->body, resp->body_len);
 }
 
+/* One HTTP call to the endpoint, with IMDS's timeouts. */
+static int imds_http_start(struct imds_client *c, const char *method, const char *path,
+                           char **headers, size_t max_response, ecs_http_done_fn done,
+                           void *userdata, struct ecs_http_call **ret)
+{
+        _cleanup_free_ char *url = NULL;
+
+        if (asprintf(&url, "%s%s", c->endpoint, path) < 0)
+                return -ENOMEM;
+        struct ecs_http_request req = {
+            .method = method,
+            .url = url,
+            .headers = headers,
+            .timeout_usec = IMDS_TIMEOUT_USEC,
+            .connect_timeout_usec = IMDS_CONNECT_TIMEOUT_USEC,
+            .max_response = max_response,
+        };
+        return ecs_http_start(c->loop, &req, done, userdata, ret);
+}
+
 static int request_start_http(struct imds_request *r)
 {
         struct imds_client *c = r->client;
-        _cleanup_free_ char *url = NULL, *hdr = NULL;
+        _cleanup_free_ char *hdr = NULL;
         char *headers[2] = {NULL, NULL};
         int ret;
 
-        if (asprintf(&url, "%s%s", c->endpoint, r->path) < 0)
-                return -ENOMEM;
         if (!v1_mode(c) && c->token) {
                 if (asprintf(&hdr, "X-aws-ec2-metadata-token: %s", c->token) < 0)
                         return -ENOMEM;
                 headers[0] = hdr;
                 r->token_gen = c->token_gen;
         }
-        struct ecs_http_request req = {
-            .method = "GET",
-            .url = url,
-            .headers = headers,
-            .timeout_usec = IMDS_TIMEOUT_USEC,
-            .connect_timeout_usec = IMDS_CONNECT_TIMEOUT_USEC,
-            .max_response = IMDS_MAX_RESPONSE,
-        };
-        ret = ecs_http_start(c->loop, &req, on_request_done, r, &r->call);
+        ret = imds_http_start(c, "GET", r->path, headers, IMDS_MAX_RESPONSE, on_request_done, r,
+                              &r->call);
         if (hdr)
                 explicit_bzero(hdr, strlen(hdr));
         return ret;
@@ -283,21 +294,11 @@ static int token_start(struct imds_client *c)
 {
         char ttl[64];
         char *headers[] = {ttl, NULL};
-        _cleanup_free_ char *url = NULL;
 
-        if (asprintf(&url, "%s/latest/api/token", c->endpoint) < 0)
-                return -ENOMEM;
         snprintf(ttl, sizeof(ttl), "X-aws-ec2-metadata-token-ttl-seconds: %d", IMDS_TOKEN_TTL_SEC);
-        struct ecs_http_request req = {
-            .method = "PUT",
-            .url = url,
-            .headers = headers,
-            .timeout_usec = IMDS_TIMEOUT_USEC,
-            .connect_timeout_usec = IMDS_CONNECT_TIMEOUT_USEC,
-            .max_response = 4096,
-        };
         c->token_gen++;
-        return ecs_http_start(c->loop, &req, on_token_done, c, &c->token_call);
+        return imds_http_start(c, "PUT", "/latest/api/token", headers, 4096, on_token_done, c,
+                               &c->token_call);
 }
 
 static int request_dispatch(struct imds_request *r)

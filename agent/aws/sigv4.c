@@ -166,17 +166,6 @@ static bool is_unreserved(unsigned char c)
                c == '-' || c == '_' || c == '.' || c == '~';
 }
 
-static int hexval(unsigned char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* AWS's URI encoding: everything but the unreserved set as upper-case %XX; '/' is kept in
  * paths, and in S3 mode an existing escape is kept because the wire path is already the
  * encoded form. */
@@ -188,8 +177,8 @@ static int uri_encode(struct strbuf *b, const char *s, size_t len, bool path, bo
         for (size_t i = 0; i < len; i++) {
                 unsigned char ch = s[i];
                 bool keep = is_unreserved(ch) || (path && ch == '/') ||
-                            (keep_escapes && ch == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 &&
-                             hexval(s[i + 2]) >= 0);
+                            (keep_escapes && ch == '%' && i + 2 < len && unhexchar(s[i + 1]) >= 0 &&
+                             unhexchar(s[i + 2]) >= 0);
                 if (keep)
                         r = strbuf_append(b, &s[i], 1);
                 else {
@@ -279,9 +268,9 @@ static char *query_decode(const char *s, size_t len, size_t *ret_len)
         for (size_t i = 0; i < len; i++) {
                 if (s[i] == '+')
                         *o++ = ' ';
-                else if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 &&
-                         hexval(s[i + 2]) >= 0) {
-                        *o++ = (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
+                else if (s[i] == '%' && i + 2 < len && unhexchar(s[i + 1]) >= 0 &&
+                         unhexchar(s[i + 2]) >= 0) {
+                        *o++ = (char)(unhexchar(s[i + 1]) << 4 | unhexchar(s[i + 2]));
                         i += 2;
                 } else
                         *o++ = s[i];

@@ -1,4 +1,6 @@
 #include <fcntl.h>
+#include <stdint.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -122,6 +124,39 @@ int strbuf_read_fd(struct strbuf *b, int fd)
                 if (r < 0)
                         return r == -E2BIG ? -EFBIG : r;
         }
+}
+
+int open_regular_file(const char *path, size_t max, int *ret_fd)
+{
+        struct stat st;
+        int fd, r = 0;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                r = -errno;
+        else if (!S_ISREG(st.st_mode))
+                r = -EBADF;
+        else if ((uint64_t)st.st_size > max)
+                r = -EFBIG;
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        *ret_fd = fd;
+        return 0;
+}
+
+int unhexchar(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -EINVAL;
 }
 
 int read_file_full(const char *path, size_t max, char **ret, size_t *ret_len)

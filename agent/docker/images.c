@@ -231,17 +231,22 @@ static void image_finish(struct docker_call *c, const struct ecs_http_response *
         docker_image_free(img);
 }
 
+/* "/images/<name>" with the name checked and escaped: a reference, never a path. */
+static int image_path(struct strbuf *b, const char *name)
+{
+        if (!docker_image_name_valid(name))
+                return -EINVAL;
+        int r = strbuf_puts(b, "/images/");
+        return r < 0 ? r : docker_url_escape(b, name, true);
+}
+
 int docker_image_inspect(struct docker_client *client, const char *name, uint64_t timeout_usec,
                          docker_image_fn cb, void *userdata, struct docker_call **ret)
 {
         struct strbuf path = STRBUF_INIT(0);
         int r;
 
-        if (!docker_image_name_valid(name))
-                return -EINVAL;
-        r = strbuf_puts(&path, "/images/");
-        if (r >= 0)
-                r = docker_url_escape(&path, name, true);
+        r = image_path(&path, name);
         if (r >= 0)
                 r = strbuf_puts(&path, "/json");
         if (r >= 0) {
@@ -369,11 +374,7 @@ int docker_image_remove(struct docker_client *client, const char *name, bool for
         struct strbuf path = STRBUF_INIT(0);
         int r;
 
-        if (!docker_image_name_valid(name))
-                return -EINVAL;
-        r = strbuf_puts(&path, "/images/");
-        if (r >= 0)
-                r = docker_url_escape(&path, name, true);
+        r = image_path(&path, name);
         if (r >= 0)
                 r = strbuf_printf(&path, "?force=%d&noprune=0", force);
         if (r >= 0) {
@@ -423,24 +424,17 @@ int docker_image_load_file(struct docker_client *client, const char *path, uint6
 {
         _cleanup_close_ int fd = -EBADF;
         struct strbuf b = STRBUF_INIT(DOCKER_MAX_LOAD);
-        struct stat st;
         int r;
 
         if (!path)
                 return -EINVAL;
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EINVAL;
-        if ((uint64_t)st.st_size > DOCKER_MAX_LOAD)
-                return -EFBIG;
-        if (st.st_size == 0)
-                return -ENODATA;
+        r = open_regular_file(path, DOCKER_MAX_LOAD, &fd);
+        if (r < 0)
+                return r;
         /* A local file of a few MiB: reading it here is bounded and quick. */
         r = strbuf_read_fd(&b, fd);
+        if (r >= 0 && b.len == 0)
+                r = -ENODATA;
         if (r >= 0)
                 r = docker_image_load(client, b.data, b.len, timeout_usec, cb, userdata, ret);
         strbuf_done(&b);

@@ -2,18 +2,23 @@
 #include <stdio.h>
 
 #include "docker-internal.h"
+#include "ecs/jsonmap.h"
+#include "ecs/log.h"
 
 /* ---- daemon calls ---- */
 
-static void version_free(struct docker_version *v)
-{
-        free(v->version);
-        free(v->api_version);
-        free(v->min_api_version);
-        free(v->os);
-        free(v->arch);
-        free(v->kernel_version);
-}
+#define STR(n, st, m) JSONMAP_STRING(n, st, m, JSONMAP_NULL_IF_EMPTY)
+
+static const struct jsonmap_field version_fields[] = {
+    STR("Version", struct docker_version, version),
+    STR("ApiVersion", struct docker_version, api_version),
+    STR("MinAPIVersion", struct docker_version, min_api_version),
+    STR("Os", struct docker_version, os),
+    STR("Arch", struct docker_version, arch),
+    STR("KernelVersion", struct docker_version, kernel_version),
+    JSONMAP_END,
+};
+static const struct jsonmap_type version_type = JSONMAP_TYPE(struct docker_version, version_fields);
 
 /* "1.41" -> 1041; -EINVAL when malformed. */
 static int api_version_number(const char *s)
@@ -26,26 +31,32 @@ static int api_version_number(const char *s)
         return (int)(major * 1000 + minor);
 }
 
-static int version_parse(const char *body, size_t len, struct docker_version *v)
+/* Docker's answer as a struct; a malformed one is -EBADMSG (-ENOMEM aside). */
+static int answer_parse(const struct jsonmap_type *t, const char *what, const char *body,
+                        size_t len, void *obj)
 {
         _cleanup_json_ json_object *o = NULL;
+        struct jsonmap_ctx ctx;
         int r;
 
         r = json_parse(body, len, &o);
         if (r < 0)
                 return r;
-        if (!json_object_is_type(o, json_type_object))
-                return -EBADMSG;
-        if (docker_strdup_member(o, "Version", true, &v->version) < 0 ||
-            docker_strdup_member(o, "ApiVersion", true, &v->api_version) < 0 ||
-            docker_strdup_member(o, "MinAPIVersion", true, &v->min_api_version) < 0 ||
-            docker_strdup_member(o, "Os", true, &v->os) < 0 ||
-            docker_strdup_member(o, "Arch", true, &v->arch) < 0 ||
-            docker_strdup_member(o, "KernelVersion", true, &v->kernel_version) < 0)
-                return -ENOMEM;
-        if (api_version_number(v->api_version) < 0)
-                return -EBADMSG;
+        jsonmap_ctx_init(&ctx, what, NULL);
+        r = jsonmap_decode(&ctx, t, o, obj);
+        if (r < 0) {
+                log_debug("Docker's %s answer is malformed: %s", what, ctx.reason);
+                return r == -ENOMEM ? r : -EBADMSG;
+        }
         return 0;
+}
+
+static int version_parse(const char *body, size_t len, struct docker_version *v)
+{
+        int r = answer_parse(&version_type, "version", body, len, v);
+        if (r >= 0 && api_version_number(v->api_version) < 0)
+                return -EBADMSG;
+        return r;
 }
 
 static void version_finish(struct docker_call *c, const struct ecs_http_response *resp,
@@ -75,7 +86,7 @@ static void version_finish(struct docker_call *c, const struct ecs_http_response
                 }
         }
         ((docker_version_fn)c->cb)(res, res->error ? NULL : &v, c->userdata);
-        version_free(&v);
+        jsonmap_done(&version_type, &v);
 }
 
 int docker_client_version(struct docker_client *client, uint64_t timeout_usec, docker_version_fn cb,
@@ -89,68 +100,55 @@ int docker_client_version(struct docker_client *client, uint64_t timeout_usec, d
         return docker_call_start(client, &req, version_finish, (void (*)(void))cb, userdata, ret);
 }
 
-static void info_free(struct docker_info *i)
+/* Runtimes is an object keyed by runtime name; the names are what is kept. */
+static int decode_runtime_names(struct jsonmap_ctx *c, json_object *v, void *value)
 {
-        free(i->id);
-        free(i->name);
-        free(i->server_version);
-        free(i->driver);
-        free(i->cgroup_driver);
-        free(i->cgroup_version);
-        free(i->docker_root_dir);
-        free(i->os_type);
-        free(i->operating_system);
-        free(i->architecture);
-        free(i->kernel_version);
-        strv_free(i->security_options);
-        strv_free(i->runtimes);
-}
-
-static int info_parse(const char *body, size_t len, struct docker_info *i)
-{
-        _cleanup_json_ json_object *o = NULL;
-        json_object *rt;
+        char ***ret = value;
         size_t n = 0;
-        int r;
 
-        r = json_parse(body, len, &o);
-        if (r < 0)
-                return r;
-        if (!json_object_is_type(o, json_type_object))
-                return -EBADMSG;
-        if (docker_strdup_member(o, "ID", true, &i->id) < 0 ||
-            docker_strdup_member(o, "Name", true, &i->name) < 0 ||
-            docker_strdup_member(o, "ServerVersion", true, &i->server_version) < 0 ||
-            docker_strdup_member(o, "Driver", true, &i->driver) < 0 ||
-            docker_strdup_member(o, "CgroupDriver", true, &i->cgroup_driver) < 0 ||
-            docker_strdup_member(o, "CgroupVersion", true, &i->cgroup_version) < 0 ||
-            docker_strdup_member(o, "DockerRootDir", true, &i->docker_root_dir) < 0 ||
-            docker_strdup_member(o, "OSType", true, &i->os_type) < 0 ||
-            docker_strdup_member(o, "OperatingSystem", true, &i->operating_system) < 0 ||
-            docker_strdup_member(o, "Architecture", true, &i->architecture) < 0 ||
-            docker_strdup_member(o, "KernelVersion", true, &i->kernel_version) < 0 ||
-            docker_strv_from_json(json_get_array(o, "SecurityOptions", NULL),
-                                  &i->security_options) < 0)
+        if (!json_object_is_type(v, json_type_object))
+                return jsonmap_fail_member(c, -EINVAL, "is not a JSON object");
+        char **l = calloc((size_t)json_object_object_length(v) + 1, sizeof(char *));
+        if (!l)
                 return -ENOMEM;
-        i->ncpu = (int)json_get_int(o, "NCPU", 0, NULL);
-        i->mem_total = (uint64_t)MAX(json_get_int(o, "MemTotal", 0, NULL), (int64_t)0);
-        i->containers = (int)json_get_int(o, "Containers", 0, NULL);
-        i->containers_running = (int)json_get_int(o, "ContainersRunning", 0, NULL);
-
-        rt = json_get_object(o, "Runtimes", NULL);
-        i->runtimes = calloc((rt ? (size_t)json_object_object_length(rt) : 0) + 1, sizeof(char *));
-        if (!i->runtimes)
-                return -ENOMEM;
-        if (rt) {
-                json_object_object_foreach (rt, k, v) {
-                        (void)v;
-                        i->runtimes[n] = strdup(k);
-                        if (!i->runtimes[n++])
-                                return -ENOMEM;
-                }
+        *ret = l;
+        json_object_object_foreach (v, k, unused) {
+                (void)unused;
+                l[n] = strdup(k);
+                if (!l[n++])
+                        return -ENOMEM;
         }
         return 0;
 }
+
+static void runtime_names_done(void *value)
+{
+        char ***l = value;
+        *l = strv_free(*l);
+}
+
+static const struct jsonmap_field info_fields[] = {
+    STR("ID", struct docker_info, id),
+    STR("Name", struct docker_info, name),
+    STR("ServerVersion", struct docker_info, server_version),
+    STR("Driver", struct docker_info, driver),
+    STR("CgroupDriver", struct docker_info, cgroup_driver),
+    STR("CgroupVersion", struct docker_info, cgroup_version),
+    STR("DockerRootDir", struct docker_info, docker_root_dir),
+    STR("OSType", struct docker_info, os_type),
+    STR("OperatingSystem", struct docker_info, operating_system),
+    STR("Architecture", struct docker_info, architecture),
+    STR("KernelVersion", struct docker_info, kernel_version),
+    JSONMAP_STRV("SecurityOptions", struct docker_info, security_options),
+    JSONMAP_I32("NCPU", struct docker_info, ncpu),
+    JSONMAP_U64("MemTotal", struct docker_info, mem_total),
+    JSONMAP_I32("Containers", struct docker_info, containers),
+    JSONMAP_I32("ContainersRunning", struct docker_info, containers_running),
+    JSONMAP_CUSTOM("Runtimes", struct docker_info, runtimes, .decode = decode_runtime_names,
+                   .done = runtime_names_done),
+    JSONMAP_END,
+};
+static const struct jsonmap_type info_type = JSONMAP_TYPE(struct docker_info, info_fields);
 
 static void info_finish(struct docker_call *c, const struct ecs_http_response *resp,
                         struct docker_result *res)
@@ -158,14 +156,14 @@ static void info_finish(struct docker_call *c, const struct ecs_http_response *r
         struct docker_info info = {};
 
         if (res->error == 0) {
-                int r = info_parse(resp->body, resp->body_len, &info);
+                int r = answer_parse(&info_type, "info", resp->body, resp->body_len, &info);
                 if (r < 0) {
                         res->error = r;
                         res->message = "Invalid info answer from Docker";
                 }
         }
         ((docker_info_fn)c->cb)(res, res->error ? NULL : &info, c->userdata);
-        info_free(&info);
+        jsonmap_done(&info_type, &info);
 }
 
 int docker_client_info(struct docker_client *client, uint64_t timeout_usec, docker_info_fn cb,

@@ -299,10 +299,10 @@ struct net_ipam *net_ipam_free(struct net_ipam *m)
         return mfree(m);
 }
 
-int net_ipam_lookup(struct net_ipam *m, const char *key, struct net_ip *ret)
+/* The entry for key (-ENOENT when there is none), with the normalised key in k. */
+static int entry_lookup(struct net_ipam *m, const char *key, char k[static IPAM_KEY_MAX + 1],
+                        struct ipam_entry **ret)
 {
-        char k[IPAM_KEY_MAX + 1];
-        struct ipam_entry *e;
         int r;
 
         if (!m)
@@ -310,9 +310,19 @@ int net_ipam_lookup(struct net_ipam *m, const char *key, struct net_ip *ret)
         r = key_normalize(key, k);
         if (r < 0)
                 return r;
-        e = entry_find(m, k);
-        if (!e)
-                return -ENOENT;
+        *ret = entry_find(m, k);
+        return *ret ? 0 : -ENOENT;
+}
+
+int net_ipam_lookup(struct net_ipam *m, const char *key, struct net_ip *ret)
+{
+        char k[IPAM_KEY_MAX + 1];
+        struct ipam_entry *e;
+        int r;
+
+        r = entry_lookup(m, key, k, &e);
+        if (r < 0)
+                return r;
         if (ret)
                 offset_ip(m, e->offset, ret);
         return 0;
@@ -321,16 +331,15 @@ int net_ipam_lookup(struct net_ipam *m, const char *key, struct net_ip *ret)
 int net_ipam_allocate(struct net_ipam *m, const char *key, struct net_ip *ret)
 {
         char k[IPAM_KEY_MAX + 1];
+        struct ipam_entry *e;
         uint32_t prev_last;
         int r;
 
-        if (!m)
-                return -EINVAL;
-        r = key_normalize(key, k);
-        if (r < 0)
-                return r;
-        if (entry_find(m, k))
+        r = entry_lookup(m, key, k, &e);
+        if (r >= 0)
                 return net_ipam_lookup(m, k, ret);
+        if (r != -ENOENT)
+                return r;
         /* Continue after the last one handed out: metadata v2 identifies a task by source
          * address, so a just-released address should not be reused at once. */
         for (uint32_t i = 1; i <= m->size; i++) {
@@ -365,14 +374,9 @@ int net_ipam_release(struct net_ipam *m, const char *key)
         size_t idx;
         int r;
 
-        if (!m)
-                return -EINVAL;
-        r = key_normalize(key, k);
+        r = entry_lookup(m, key, k, &e);
         if (r < 0)
                 return r;
-        e = entry_find(m, k);
-        if (!e)
-                return -ENOENT;
         saved = *e;
         idx = (size_t)(e - m->entries);
         mark(m, e->offset, false);

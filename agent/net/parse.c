@@ -7,16 +7,6 @@
 #include "ecs/strbuf.h"
 #include "net-internal.h"
 
-static int hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        c = (char)tolower((unsigned char)c);
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        return -1;
-}
-
 int net_mac_parse(const char *s, uint8_t ret[6])
 {
         uint8_t mac[6];
@@ -26,7 +16,7 @@ int net_mac_parse(const char *s, uint8_t ret[6])
                 return -EINVAL;
         for (size_t i = 0; i < 6; i++) {
                 const char *p = s + i * 3;
-                int hi = hexval(p[0]), lo = hexval(p[1]);
+                int hi = unhexchar(p[0]), lo = unhexchar(p[1]);
 
                 if (hi < 0 || lo < 0)
                         return -EINVAL;

@@ -320,16 +320,6 @@ int ws_http_head_parse(const char *data, size_t len, struct ws_http_head *ret)
         return 0;
 }
 
-static int hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        c = (char)tolower((unsigned char)c);
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        return -1;
-}
-
 int ws_chunked_decode(const char *data, size_t len, struct strbuf *out)
 {
         const char *p = data, *end = data + len;
@@ -342,10 +332,10 @@ int ws_chunked_decode(const char *data, size_t len, struct strbuf *out)
                         return end - p > WS_MAX_CHUNK_LINE ? -EBADMSG : 0;
                 uint64_t size = 0;
                 const char *q = p;
-                for (; q < eol && hexval(*q) >= 0; q++) {
+                for (; q < eol && unhexchar(*q) >= 0; q++) {
                         if (q - p >= 15)
                                 return -EBADMSG;
-                        size = size * 16 + (uint64_t)hexval(*q);
+                        size = size * 16 + (uint64_t)unhexchar(*q);
                 }
                 if (q == p || (q < eol && *q != ';' && *q != ' ' && *q != '\t'))
                         return -EBADMSG;

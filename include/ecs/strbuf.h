@@ -34,3 +34,9 @@ int strbuf_read_fd(struct strbuf *b, int fd);
 /* The whole file at path, NUL-terminated ("" when empty), read to EOF (cgroupfs and /proc
  * files report size 0); -EFBIG past max bytes. ret_len may be NULL. */
 int read_file_full(const char *path, size_t max, char **ret, size_t *ret_len);
+/* Opens path read-only for a caller that reads it whole: -EBADF when it is not a regular
+ * file, -EFBIG when it is larger than max bytes. */
+int open_regular_file(const char *path, size_t max, int *ret_fd);
+
+/* The value of a hexadecimal digit (either case); -EINVAL for any other character. */
+int unhexchar(char c);

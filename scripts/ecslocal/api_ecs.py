@@ -55,6 +55,20 @@ def _with_token(out, nxt):
     return out
 
 
+def _attribute_filter_holds(match, inst):
+    """Whether a container instance passes an 'attribute:NAME [op VALUE|exists|!exists]' filter."""
+    attrs = {a["name"]: a.get("value") for a in inst["attributes"]}
+    attrs.update({a["name"]: a.get("value") for a in inst.get("customAttributes", [])})
+    name, op, value, ex = match.groups()
+    if op == "==":
+        return attrs.get(name) == value
+    if op == "!=":
+        return attrs.get(name) != value
+    if ex == "!exists":
+        return name not in attrs
+    return name in attrs
+
+
 def _listing(key, items, p):
     """A List* answer: one page of ``items`` under ``key``, and the token of the next."""
     page, nxt = paginate(items, p)
@@ -339,27 +353,21 @@ class EcsOps:
                 raise AwsError("ServiceNotFoundException", "Service not found.")
             svc_arn = svc["serviceArn"]
         desired = p.get("desiredStatus") or "RUNNING"
-        out = []
-        for t in sorted(self.data["tasks"].values(), key=lambda t: t["createdAt"]):
-            if t["cluster"] != name:
-                continue
-            if inst_arn and t["containerInstanceArn"] != inst_arn:
-                continue
-            if p.get("family") and t["family"] != p["family"]:
-                continue
-            if p.get("startedBy") and t.get("startedBy") != p["startedBy"]:
-                continue
-            if svc_arn and t.get("serviceArn") != svc_arn:
-                continue
-            if p.get("launchType") and t["launchType"] != p["launchType"]:
-                continue
+
+        def listed(t):
             if desired == "PENDING":
-                if not (t["desiredStatus"] == "RUNNING" and t["lastStatus"] in ("PENDING", "PROVISIONING")):
-                    continue
-            elif t["desiredStatus"] != desired:
-                continue
-            out.append(t["taskArn"])
-        return _listing("taskArns", out, p)
+                wanted = t["desiredStatus"] == "RUNNING" and t["lastStatus"] in ("PENDING", "PROVISIONING")
+            else:
+                wanted = t["desiredStatus"] == desired
+            return (wanted and t["cluster"] == name
+                    and (not inst_arn or t["containerInstanceArn"] == inst_arn)
+                    and (not p.get("family") or t["family"] == p["family"])
+                    and (not p.get("startedBy") or t.get("startedBy") == p["startedBy"])
+                    and (not svc_arn or t.get("serviceArn") == svc_arn)
+                    and (not p.get("launchType") or t["launchType"] == p["launchType"]))
+
+        tasks = sorted(self.data["tasks"].values(), key=lambda t: t["createdAt"])
+        return _listing("taskArns", [t["taskArn"] for t in tasks if listed(t)], p)
 
     # ============================================================= services
     def CreateService(self, p, ctx):
@@ -677,18 +685,8 @@ class EcsOps:
                 continue
             if not status and inst["status"] == "INACTIVE":
                 continue
-            if match:
-                attrs = {a["name"]: a.get("value") for a in inst["attributes"]}
-                attrs.update({a["name"]: a.get("value") for a in inst.get("customAttributes", [])})
-                name, op, value, ex = match.groups()
-                if op == "==" and attrs.get(name) != value:
-                    continue
-                if op == "!=" and attrs.get(name) == value:
-                    continue
-                if ex in (None, "exists") and op is None and name not in attrs:
-                    continue
-                if ex == "!exists" and name in attrs:
-                    continue
+            if match and not _attribute_filter_holds(match, inst):
+                continue
             out.append(inst["containerInstanceArn"])
         return _listing("containerInstanceArns", out, p)
 
