@@ -7,7 +7,7 @@
 
 /* ---- daemon calls ---- */
 
-#define STR(n, st, m) JSONMAP_STRING(n, st, m, JSONMAP_NULL_IF_EMPTY)
+#define STR(n, st, m) JSONMAP_STRING(n, st, m, .flags = JSONMAP_NULL_IF_EMPTY)
 
 static const struct jsonmap_field version_fields[] = {
     STR("Version", struct docker_version, version),

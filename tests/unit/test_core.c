@@ -46,6 +46,46 @@ static void test_read_file_full(void **state)
         free(data);
 }
 
+/* Opening a file to read whole: only a regular file, and only up to the limit. */
+static void test_open_regular_file(void **state)
+{
+        char dir[] = "/tmp/ecs-test-open-XXXXXX", path[64];
+        int fd = -EBADF;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/f", dir);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs("abcd", f);
+        fclose(f);
+        assert_int_equal(open_regular_file(path, 4, &fd), 0);
+        assert_true(fd >= 0);
+        close(fd);
+        fd = -EBADF;
+        assert_int_equal(open_regular_file(path, 3, &fd), -EFBIG);
+        assert_int_equal(open_regular_file(dir, 1 << 20, &fd), -EBADF);
+        assert_int_equal(open_regular_file("/dev/null", 1 << 20, &fd), -EBADF);
+        assert_int_equal(fd, -EBADF); /* written only on success */
+        unlink(path);
+        assert_int_equal(open_regular_file(path, 4, &fd), -ENOENT);
+        rmdir(dir);
+}
+
+static void test_unhexchar(void **state)
+{
+        const char *digits = "0123456789abcdef", *upper = "ABCDEF";
+
+        for (int i = 0; i < 16; i++)
+                assert_int_equal(unhexchar(digits[i]), i);
+        for (int i = 0; i < 6; i++)
+                assert_int_equal(unhexchar(upper[i]), 10 + i);
+        assert_int_equal(unhexchar('g'), -EINVAL);
+        assert_int_equal(unhexchar('G'), -EINVAL);
+        assert_int_equal(unhexchar(' '), -EINVAL);
+        assert_int_equal(unhexchar('\0'), -EINVAL);
+        assert_int_equal(unhexchar((char)0xc3), -EINVAL);
+}
+
 static void test_strbuf_limit(void **state)
 {
         struct strbuf b = STRBUF_INIT(8);
@@ -166,9 +206,14 @@ static void test_uuid(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_strbuf_limit), cmocka_unit_test(test_read_file_full),
-            cmocka_unit_test(test_json_parse),   cmocka_unit_test(test_json_typed_get),
-            cmocka_unit_test(test_json_epoch),   cmocka_unit_test(test_backoff),
+            cmocka_unit_test(test_strbuf_limit),
+            cmocka_unit_test(test_read_file_full),
+            cmocka_unit_test(test_open_regular_file),
+            cmocka_unit_test(test_unhexchar),
+            cmocka_unit_test(test_json_parse),
+            cmocka_unit_test(test_json_typed_get),
+            cmocka_unit_test(test_json_epoch),
+            cmocka_unit_test(test_backoff),
             cmocka_unit_test(test_uuid),
         };
         return cmocka_run_group_tests_name("test_core", tests, NULL, NULL);

@@ -827,6 +827,7 @@ struct fake {
         char requests[16][1200]; /* request lines seen, with X-Registry-Auth if any */
         size_t n_requests;
         int events_conns;
+        int info_calls; /* the first /info answer is good, later ones malformed */
         volatile bool stop;
         int hold_fd;     /* the event stream kept open */
         bool quiet_drop; /* first event stream: no events, then dropped */
@@ -903,6 +904,13 @@ static void fake_handle(struct fake *f, int c)
                 respond(c, 200,
                         "{\"Version\":\"19.03.1\",\"ApiVersion\":\"1.40\","
                         "\"MinAPIVersion\":\"1.12\",\"Os\":\"linux\"}");
+        else if (strncmp(line, "/v1.40/info", 11) == 0 && f->info_calls++ > 0)
+                respond(c, 200, "{\"ID\":\"x\",\"NCPU\":\"two\"}");
+        else if (strncmp(line, "/v1.40/info", 11) == 0)
+                respond(c, 200,
+                        "{\"ID\":\"abc\",\"Name\":\"\",\"CgroupDriver\":\"systemd\",\"NCPU\":2,"
+                        "\"MemTotal\":4096,\"SecurityOptions\":[\"name=seccomp\"],"
+                        "\"Runtimes\":{\"runc\":{\"path\":\"runc\"}},\"Unknown\":[1]}");
         else if (strncmp(line, "/v1.40/containers/create", 24) == 0)
                 respond(c, 409,
                         "{\"message\":\"Conflict. The container name \\\"/x\\\" is "
@@ -1057,6 +1065,17 @@ static void on_inspect(const struct docker_result *res, const struct docker_cont
         record(ud, res, c ? c->id : NULL);
 }
 
+static void on_info(const struct docker_result *res, const struct docker_info *info, void *ud)
+{
+        char v[256] = "";
+        if (info)
+                snprintf(v, sizeof(v), "%s|%s|%s|%d|%llu|%s|%s", info->id, strna(info->name),
+                         info->cgroup_driver, info->ncpu, (unsigned long long)info->mem_total,
+                         info->security_options ? info->security_options[0] : "-",
+                         info->runtimes ? info->runtimes[0] : "-");
+        record(ud, res, v);
+}
+
 static void test_fake_calls(void **state)
 {
         struct ecs_loop *loop = NULL;
@@ -1128,6 +1147,20 @@ static void test_fake_calls(void **state)
         assert_int_equal(o.error, -ENOENT);
         assert_int_equal(o.status, 404);
         assert_string_equal(o.message, "HTTP 404 from Docker");
+
+        /* /info: its table's fields, "" as absent, unknown members ignored; a member of the
+         * wrong type makes the whole answer malformed. */
+        o = (struct outcome){};
+        assert_int_equal(docker_client_info(client, 0, on_info, &o, NULL), 0);
+        run_until(loop, &o.done, 5 * USEC_PER_SEC);
+        assert_int_equal(o.error, 0);
+        assert_string_equal(o.value, "abc|n/a|systemd|2|4096|name=seccomp|runc");
+        o = (struct outcome){};
+        assert_int_equal(docker_client_info(client, 0, on_info, &o, NULL), 0);
+        run_until(loop, &o.done, 5 * USEC_PER_SEC);
+        assert_int_equal(o.error, -EBADMSG);
+        assert_string_equal(o.message, "Invalid info answer from Docker");
+        assert_string_equal(o.value, "");
 
         /* A cancelled call never calls back; freeing the client cancels the rest. */
         o = (struct outcome){};
