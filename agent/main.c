@@ -1,16 +1,21 @@
 /* ecs-agent: argv, configuration, logging, signals, and the event loop. */
 #include <getopt.h>
+#include <netdb.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <systemd/sd-daemon.h>
 
 #include "ecs/config.h"
+#include "ecs/endpoints.h"
 #include "ecs/instance.h"
 #include "ecs/log.h"
 #include "ecs/loop.h"
 
 struct app {
         struct ecs_loop *loop;
+        const struct ecs_config *config;
         struct ecs_instance *instance;
+        struct endpoints *endpoints;
         sd_event_source *watchdog;
         uint64_t watchdog_usec;
 };
@@ -24,6 +29,8 @@ static void usage(FILE *f)
                 "      --check-config  validate the configuration, print it (secrets\n"
                 "                      redacted) and exit\n"
                 "  -k                  do not verify TLS certificates of the control plane\n"
+                "      --healthcheck   ask the running agent's introspection API whether it is\n"
+                "                      up (ECS_AGENT_HEALTHCHECK_HOST:51678); exit 0 or 1\n"
                 "  -v, --version       print the version and exit\n"
                 "  -h, --help          this text\n",
                 ECS_CONFIG_DEFAULT_PATH, ECS_CONFIG_INSTANCE_DEFAULT_PATH);
@@ -35,6 +42,58 @@ static void on_status(struct ecs_instance *inst, bool ready, const char *status,
                 (void)sd_notifyf(false, "READY=1\nSTATUS=%s", status);
         else
                 (void)sd_notifyf(false, "STATUS=%s", status);
+}
+
+/* The engine is up: the credentials, metadata and introspection endpoints start. Failing to
+ * listen costs those features, not the agent. */
+static void on_services(struct ecs_instance *inst, const struct ecs_instance_services *svc,
+                        void *ud)
+{
+        struct app *app = ud;
+        struct endpoints_params ep = {
+            .loop = app->loop,
+            .config = app->config,
+            .engine = svc->engine,
+            .credstore = svc->credstore,
+            .identity = {svc->cluster, svc->container_instance_arn, svc->region,
+                         svc->availability_zone},
+        };
+        int r = endpoints_new(&ep, &app->endpoints);
+        if (r < 0)
+                log_warning_errno(r, "The agent's HTTP endpoints are unavailable: %m");
+}
+
+/* --healthcheck: GET /v1/metadata from the introspection API, as the official binary's flag
+ * does for Docker's HEALTHCHECK; 200 is healthy. Blocking is fine here: nothing else runs. */
+static int healthcheck(const char *host)
+{
+        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+        char req[512], buf[64] = "";
+        int fd = -EBADF, ok = 0;
+
+        if (getaddrinfo(host, "51678", &hints, &ai) != 0)
+                return ECS_EXIT_ERROR;
+        for (struct addrinfo *a = ai; a && !ok; a = a->ai_next) {
+                struct timeval tv = {.tv_sec = 5};
+                fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+                if (fd < 0)
+                        continue;
+                (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+                (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+                int n = snprintf(
+                    req, sizeof(req),
+                    "GET /v1/metadata HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", host);
+                if (connect(fd, a->ai_addr, a->ai_addrlen) == 0 && n > 0 &&
+                    send(fd, req, (size_t)n, MSG_NOSIGNAL) == n) {
+                        ssize_t k = recv(fd, buf, sizeof(buf) - 1, MSG_WAITALL);
+                        buf[k > 0 ? k : 0] = 0;
+                        ok = strncmp(buf, "HTTP/1.1 200 ", 13) == 0;
+                }
+                fd = safe_close(fd);
+        }
+        freeaddrinfo(ai);
+        fprintf(ok ? stdout : stderr, "ecs-agent: %s\n", ok ? "healthy" : "unhealthy");
+        return ok ? ECS_EXIT_SUCCESS : ECS_EXIT_ERROR;
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *ud)
@@ -63,14 +122,12 @@ static int on_watchdog(sd_event_source *s, uint64_t usec, void *ud)
 int main(int argc, char **argv)
 {
         static const struct option opts[] = {
-            {"config", required_argument, NULL, 'c'},
-            {"check-config", no_argument, NULL, 'C'},
-            {"version", no_argument, NULL, 'v'},
-            {"help", no_argument, NULL, 'h'},
-            {},
+            {"config", required_argument, NULL, 'c'}, {"check-config", no_argument, NULL, 'C'},
+            {"healthcheck", no_argument, NULL, 'H'},  {"version", no_argument, NULL, 'v'},
+            {"help", no_argument, NULL, 'h'},         {},
         };
         const char *config_path = NULL;
-        bool check_config = false, insecure = false;
+        bool check_config = false, insecure = false, health = false;
         struct ecs_config config = {0};
         struct ecs_config_error err = {0};
         struct app app = {0};
@@ -83,6 +140,9 @@ int main(int argc, char **argv)
                         break;
                 case 'C':
                         check_config = true;
+                        break;
+                case 'H':
+                        health = true;
                         break;
                 case 'k':
                         insecure = true;
@@ -110,6 +170,11 @@ int main(int argc, char **argv)
                 fprintf(stderr, "ecs-agent: configuration error: %s\n", err.message);
                 return ECS_EXIT_TERMINAL;
         }
+        if (health) {
+                r = healthcheck(config.healthcheck_host);
+                ecs_config_done(&config);
+                return r;
+        }
         if (check_config) {
                 ecs_config_dump(&config, stdout);
                 ecs_config_done(&config);
@@ -134,6 +199,7 @@ int main(int argc, char **argv)
         sigprocmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
 
+        app.config = &config;
         r = ecs_loop_new(&app.loop);
         if (r < 0) {
                 log_error_errno(r, "Failed to create the event loop: %m");
@@ -154,6 +220,7 @@ int main(int argc, char **argv)
             .loop = app.loop,
             .config = &config,
             .on_status = on_status,
+            .on_services = on_services,
             .userdata = &app,
         };
         r = ecs_instance_new(&ip, &app.instance);
@@ -170,6 +237,7 @@ int main(int argc, char **argv)
         log_info("Agent exiting with code %d", r);
 
 finish:
+        app.endpoints = endpoints_free(app.endpoints);
         app.instance = ecs_instance_free(app.instance);
         sd_event_source_disable_unref(app.watchdog);
         app.loop = ecs_loop_free(app.loop);

@@ -192,6 +192,9 @@ const struct config_setting config_settings[] = {
     BOOL("ECS_APPARMOR_CAPABLE", apparmor_capable, false, "advertise AppArmor support"),
     BOOL("ECS_ENABLE_TASK_IAM_ROLE", task_iam_role, false,
          "task IAM role credentials for bridge and awsvpc tasks"),
+    /* Ours: the credentials endpoint answers an ID only to the task that owns it. */
+    BOOL("ECS_CREDENTIALS_BOUND_TO_TASK", credentials_bound_to_task, true,
+         "serve task credentials only to a caller inside the task (false: to anyone with the ID)"),
     BOOL("ECS_ENABLE_TASK_IAM_ROLE_NETWORK_HOST", task_iam_role_network_host, false,
          "task IAM role credentials for host-network tasks"),
     BOOL("ECS_ENABLE_AWSLOGS_EXECUTIONROLE_OVERRIDE", awslogs_executionrole_override, false,

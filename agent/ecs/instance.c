@@ -14,7 +14,6 @@
 #include "ecs/docker.h"
 #include "ecs/ecs_requests.h"
 #include "ecs/engine.h"
-#include "ecs/httpd.h"
 #include "ecs/net.h"
 #include "ecs/imds.h"
 
@@ -78,7 +77,6 @@ struct ecs_instance {
         struct reporter *reporter;
         struct acs_session *acs;
         struct tcs_session *tcs;
-        struct httpd *httpd;
         bool endpoint_link;  /* we put 169.254.170.2 on a link */
         char *pause_tarball; /* awsvpc on: the pause image to load; NULL = awsvpc off */
         struct docker_call *pause_load;
@@ -381,6 +379,11 @@ static int build_attributes(struct ecs_instance *inst, bool reregister)
             .logging_drivers = cfg->available_logging_drivers,
             .selinux = cfg->selinux_capable,
             .apparmor = cfg->apparmor_capable,
+            .task_iam_role = cfg->task_iam_role,
+            /* Host-network callers are known by their task cgroup while credentials are
+             * bound to their task: without task cgroups they could not be served. */
+            .task_iam_role_network_host = cfg->task_iam_role_network_host &&
+                                          (inst->cgroups || !cfg->credentials_bound_to_task),
             .external = cfg->external,
             .os_type_detailed = cfg->detailed_os_family,
             .cpu_architecture = cpu_architecture(),
@@ -626,15 +629,6 @@ static void on_restored(struct engine *e, size_t n_tasks, void *ud)
         }
 }
 
-/* Until the metadata and credentials endpoints land, every path is "not found" (but the
- * address answers, so containers can tell the endpoint is there). */
-static void on_endpoint_request(const struct httpd_request *req, struct httpd_response *resp,
-                                void *ud)
-{
-        resp->status = 404;
-        resp->body = strdup("\"not found\"");
-}
-
 /* 169.254.170.2 on a local link, reachable from containers (no iptables, §6.2), and the
  * instance metadata address out of reach of bridge-mode tasks unless
  * ECS_BRIDGE_BLOCK_IMDS=false. Failures here cost features, not the agent. */
@@ -648,14 +642,16 @@ static void setup_endpoints(struct ecs_instance *inst)
                                   NET_ENDPOINT_LINK);
         else
                 inst->endpoint_link = true;
-        r = httpd_new(inst->p.loop, on_endpoint_request, inst, &inst->httpd);
-        if (r >= 0) {
-                r = httpd_listen(inst->httpd, "127.0.0.1", 51679);
-                if (r < 0)
-                        log_warning_errno(r, "Cannot listen on 127.0.0.1:51679: %m");
-                r = httpd_listen(inst->httpd, NET_ENDPOINT_IPV4, 80);
-                if (r < 0)
-                        log_warning_errno(r, "Cannot listen on %s:80: %m", NET_ENDPOINT_IPV4);
+        if (inst->p.on_services) {
+                struct ecs_instance_services svc = {
+                    .engine = inst->engine,
+                    .credstore = inst->credstore,
+                    .cluster = inst->cfg->cluster,
+                    .container_instance_arn = inst->instance_arn,
+                    .region = inst->region,
+                    .availability_zone = inst->availability_zone,
+                };
+                inst->p.on_services(inst, &svc, inst->p.userdata);
         }
         if (inst->cfg->bridge_block_imds) {
                 r = net_host_block_imds_from(NULL, "docker0", NULL, NET_IMDS_RULE_PRIORITY);
@@ -867,7 +863,6 @@ struct ecs_instance *ecs_instance_free(struct ecs_instance *inst)
         docker_call_cancel(inst->pause_load);
         free(inst->pause_tarball);
         tcs_session_free(inst->tcs);
-        httpd_free(inst->httpd);
         reporter_free(inst->reporter);
         engine_free(inst->engine);
         credstore_free(inst->credstore);

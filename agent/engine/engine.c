@@ -559,6 +559,12 @@ struct ecs_task *engine_get_task(struct engine *e, const char *arn)
         return et ? et->task : NULL;
 }
 
+const char *engine_task_cgroup(struct engine *e, const char *arn)
+{
+        struct engine_task *et = engine_find_task(e, arn);
+        return et ? et->cgroup_parent : NULL;
+}
+
 void engine_foreach_task(struct engine *e, void (*fn)(struct ecs_task *t, void *ud), void *ud)
 {
         for (size_t i = 0; i < e->n_tasks; i++)

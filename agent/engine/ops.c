@@ -106,6 +106,27 @@ bool engine_container_set_health(struct engine *e, struct engine_task *et, struc
         return changed;
 }
 
+static bool set_changed(char **slot, const char *v)
+{
+        if (streq_ptr(*slot, v))
+                return false;
+        free(*slot);
+        *slot = v ? strdup(v) : NULL;
+        return true;
+}
+
+/* The container's first network as Docker shows it (a task container has one). */
+static void record_network(struct engine *e, struct engine_task *et, struct ecs_container *c,
+                           const struct docker_container *d)
+{
+        const struct docker_network *n = d->n_networks > 0 ? &d->networks[0] : NULL;
+        bool changed = set_changed(&c->network_name, n ? n->name : d->network_mode);
+        changed |= set_changed(&c->ipv4_address, n ? n->ip_address : NULL);
+        changed |= set_changed(&c->ipv6_address, n ? n->ipv6_address : NULL);
+        if (changed)
+                engine_mark_dirty(e, et);
+}
+
 void engine_apply_inspect(struct engine *e, struct engine_task *et, struct ecs_container *c,
                           const struct docker_container *d)
 {
@@ -119,6 +140,7 @@ void engine_apply_inspect(struct engine *e, struct engine_task *et, struct ecs_c
                 c->started_at = d->started_at_usec;
 
         if (d->running) {
+                record_network(e, et, c, d);
                 if (d->n_ports > 0 && c->n_bindings == 0) {
                         c->bindings = calloc(d->n_ports, sizeof(struct network_binding));
                         for (size_t i = 0; c->bindings && i < d->n_ports; i++) {

@@ -33,6 +33,9 @@ void engine_adopt_definition(struct engine_task *et, struct ecs_task *t)
                 n->docker_name = TAKE_PTR(o->docker_name);
                 n->reason = TAKE_PTR(o->reason);
                 n->image_id = TAKE_PTR(o->image_id);
+                n->network_name = TAKE_PTR(o->network_name);
+                n->ipv4_address = TAKE_PTR(o->ipv4_address);
+                n->ipv6_address = TAKE_PTR(o->ipv6_address);
                 n->bindings = TAKE_PTR(o->bindings);
                 n->n_bindings = o->n_bindings;
                 o->n_bindings = 0;

@@ -216,6 +216,9 @@ void ecs_container_done(struct ecs_container *c)
         free(c->reason);
         free(c->bindings);
         free(c->endpoint_id);
+        free(c->network_name);
+        free(c->ipv4_address);
+        free(c->ipv6_address);
         memset(c, 0, sizeof(*c));
 }
 

@@ -1,3 +1,6 @@
+/* The connections and listeners of httpd.h, on the agent's loop. A connection reads one
+ * request, answers it, and (keep-alive) goes on with the next, one at a time; each phase --
+ * reading a request, writing its answer, waiting idle for the next -- has its own deadline. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
@@ -8,11 +11,13 @@
 #include "ecs/loop.h"
 #include "ecs/strbuf.h"
 
-#define HTTPD_MAX_HEAD        8192
-#define HTTPD_MAX_CONNECTIONS 64
-/* The official endpoints' read/write timeout (§7.2). */
-#define HTTPD_TIMEOUT_USEC  (5 * USEC_PER_SEC)
-#define HTTPD_MAX_LISTENERS 4
+/* The official endpoints' read/write timeout (§7.2), also the keep-alive idle time. */
+#define HTTPD_TIMEOUT_USEC    (5 * USEC_PER_SEC)
+#define HTTPD_MAX_CONNECTIONS 256
+#define HTTPD_MAX_PER_PEER    32
+#define HTTPD_MAX_LISTENERS   4
+#define HTTPD_MAX_BUCKETS     256
+#define HTTPD_THROTTLED_BODY  "You have reached maximum request limit."
 
 struct conn {
         struct httpd *server;
@@ -21,18 +26,30 @@ struct conn {
         sd_event_source *io, *timer;
         struct strbuf in, out;
         size_t written;
-        char peer[INET6_ADDRSTRLEN];
+        bool writing;     /* an answer is being sent; nothing else is read meanwhile */
+        bool close_after; /* the answer ends the connection */
+        bool secret;      /* the answer being sent is wiped once written */
+        char peer_ip[INET6_ADDRSTRLEN], local_ip[INET6_ADDRSTRLEN];
+        uint16_t peer_port, local_port;
+};
+
+/* A client's token bucket (§7.2: the official limiter is per client address). */
+struct bucket {
+        char ip[INET6_ADDRSTRLEN];
+        double tokens;
+        uint64_t last_usec;
 };
 
 struct httpd {
         struct ecs_loop *loop;
-        httpd_handler_fn handler;
-        void *userdata;
+        struct httpd_params p;
         int listen_fd[HTTPD_MAX_LISTENERS];
         sd_event_source *listen_src[HTTPD_MAX_LISTENERS];
         size_t n_listeners;
         struct conn *conns;
         unsigned n_conns;
+        struct bucket *buckets;
+        size_t n_buckets;
 };
 
 static void conn_free(struct conn *c)
@@ -48,167 +65,282 @@ static void conn_free(struct conn *c)
         sd_event_source_disable_unref(c->io);
         sd_event_source_disable_unref(c->timer);
         safe_close(c->fd);
+        if (c->secret && c->out.data)
+                explicit_bzero(c->out.data, c->out.len);
         strbuf_done(&c->in);
         strbuf_done(&c->out);
         free(c);
 }
 
-static const char *reason_phrase(int status)
+static int on_conn_timeout(sd_event_source *src, uint64_t usec, void *ud)
 {
-        switch (status) {
-        case 200:
-                return "OK";
-        case 400:
-                return "Bad Request";
-        case 404:
-                return "Not Found";
-        case 405:
-                return "Method Not Allowed";
-        case 429:
-                return "Too Many Requests";
-        case 431:
-                return "Request Header Fields Too Large";
-        case 503:
-                return "Service Unavailable";
-        default:
-                return status < 500 ? "Client Error" : "Internal Server Error";
-        }
+        conn_free(ud); /* a phase took too long: the client loses its connection, no one else */
+        return 0;
 }
 
-static int conn_respond(struct conn *c, int status, const char *type, const char *body)
+static int conn_arm_timer(struct conn *c)
+{
+        c->timer = sd_event_source_disable_unref(c->timer);
+        return ecs_loop_add_timer(c->server->loop, HTTPD_TIMEOUT_USEC, on_conn_timeout, c,
+                                  &c->timer);
+}
+
+/* Queues the answer and switches the connection to writing. */
+static int conn_respond(struct conn *c, bool head_only, int status, const char *type,
+                        const char *body)
 {
         size_t len = body ? strlen(body) : 0;
         int r = strbuf_printf(&c->out,
-                              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                              "Connection: close\r\n\r\n",
-                              status, reason_phrase(status), type ? type : "application/json", len);
-        if (r >= 0 && len)
+                              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n",
+                              status, httpd_reason_phrase(status), type ? type : "application/json",
+                              len, c->close_after ? "Connection: close\r\n" : "");
+        if (r >= 0 && len && !head_only)
                 r = strbuf_append(&c->out, body, len);
         if (r < 0)
                 return r;
-        return sd_event_source_set_io_events(c->io, EPOLLOUT);
+        c->writing = true;
+        r = sd_event_source_set_io_events(c->io, EPOLLOUT);
+        return r < 0 ? r : conn_arm_timer(c);
 }
 
-/* Parses "METHOD SP target SP HTTP/1.x" of a complete head and hands it to the handler. */
-static int conn_dispatch(struct conn *c)
+static bool bucket_take(struct httpd *s, const char *ip)
 {
-        char *line_end = strstr(c->in.data, "\r\n");
-        char *sp1, *sp2;
+        uint64_t now = now_usec();
+        struct bucket *b = NULL, *oldest = NULL;
 
-        *line_end = 0;
-        sp1 = strchr(c->in.data, ' ');
-        sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
-        if (!sp1 || !sp2 || strncmp(sp2 + 1, "HTTP/1.", 7) != 0)
-                return conn_respond(c, 400, NULL, "\"malformed request\"");
-        *sp1 = *sp2 = 0;
-        char *target = sp1 + 1;
-        char *q = strchr(target, '?');
-        if (q)
-                *q++ = 0;
-        struct httpd_request req = {
-            .method = c->in.data, .path = target, .query = q ? q : "", .peer = c->peer};
+        for (size_t i = 0; i < s->n_buckets; i++) {
+                if (streq(s->buckets[i].ip, ip)) {
+                        b = &s->buckets[i];
+                        break;
+                }
+                if (!oldest || s->buckets[i].last_usec < oldest->last_usec)
+                        oldest = &s->buckets[i];
+        }
+        if (!b) {
+                /* A new client starts full; when the table is full, the client heard from
+                 * longest ago gives up its slot (its bucket would have refilled by now). */
+                b = s->n_buckets < HTTPD_MAX_BUCKETS ? &s->buckets[s->n_buckets++] : oldest;
+                snprintf(b->ip, sizeof(b->ip), "%s", ip);
+                b->tokens = s->p.rate_burst;
+                b->last_usec = now;
+        }
+        b->tokens += (double)(now - b->last_usec) * s->p.rate_steady / (double)USEC_PER_SEC;
+        if (b->tokens > s->p.rate_burst)
+                b->tokens = s->p.rate_burst;
+        b->last_usec = now;
+        if (b->tokens < 1.0)
+                return false;
+        b->tokens -= 1.0;
+        return true;
+}
+
+/* Handles what is buffered: one request at a time, the next after its answer is sent. */
+static int conn_process(struct conn *c)
+{
+        struct httpd *s = c->server;
+        struct httpd_parsed p;
+        int r;
+
+        if (c->writing)
+                return 0;
+        r = httpd_parse_request(c->in.data ? c->in.data : "", c->in.len, &p);
+        if (r < 0)
+                return r;
+        if (r == HTTPD_PARSE_INCOMPLETE)
+                return 0;
+        if (r != HTTPD_PARSE_DONE) {
+                /* Refused before any handler: answered, and the connection ends, because
+                 * where the next request would start is not known. */
+                c->close_after = true;
+                return conn_respond(c, false, r, "text/plain", httpd_reason_phrase(r));
+        }
+        p.req.peer_ip = c->peer_ip;
+        p.req.peer_port = c->peer_port;
+        p.req.local_ip = c->local_ip;
+        p.req.local_port = c->local_port;
+        c->close_after = !p.keep_alive;
+        strbuf_consume(&c->in, p.consumed);
+
+        bool head = streq(p.req.method, "HEAD");
         struct httpd_response resp = {.status = 404};
-        c->server->handler(&req, &resp, c->server->userdata);
-        int r = conn_respond(c, resp.status, resp.content_type, resp.body);
+        if (s->p.rate_steady && !bucket_take(s, c->peer_ip)) {
+                resp.status = 429;
+                if (s->p.on_throttled)
+                        s->p.on_throttled(&p.req, &resp, s->p.userdata);
+                r = conn_respond(c, head, 429, "text/plain", HTTPD_THROTTLED_BODY);
+        } else {
+                s->p.handler(&p.req, &resp, s->p.userdata);
+                r = conn_respond(c, head, resp.status, resp.content_type, resp.body);
+        }
+        if (resp.secret && resp.body)
+                explicit_bzero(resp.body, strlen(resp.body));
+        c->secret = resp.secret;
         free(resp.body);
+        httpd_parsed_done(&p);
         return r;
+}
+
+static void conn_write(struct conn *c)
+{
+        for (;;) {
+                while (c->written < c->out.len) {
+                        ssize_t k = send(c->fd, c->out.data + c->written, c->out.len - c->written,
+                                         MSG_NOSIGNAL);
+                        if (k < 0 && errno == EAGAIN)
+                                return; /* EPOLLOUT brings us back */
+                        if (k < 0) {
+                                conn_free(c);
+                                return;
+                        }
+                        c->written += (size_t)k;
+                }
+                if (c->secret) {
+                        explicit_bzero(c->out.data, c->out.len);
+                        c->secret = false;
+                }
+                if (c->close_after) {
+                        conn_free(c);
+                        return;
+                }
+                /* Kept alive: idle until the next request, which may already be buffered. */
+                strbuf_clear(&c->out);
+                c->written = 0;
+                c->writing = false;
+                if (sd_event_source_set_io_events(c->io, EPOLLIN) < 0 || conn_arm_timer(c) < 0 ||
+                    conn_process(c) < 0) {
+                        conn_free(c);
+                        return;
+                }
+                if (!c->writing)
+                        return;
+        }
 }
 
 static int on_conn_io(sd_event_source *src, int fd, uint32_t revents, void *ud)
 {
         struct conn *c = ud;
-        char buf[2048];
+        char buf[4096];
 
-        if (revents & EPOLLOUT) {
-                while (c->written < c->out.len) {
-                        ssize_t k = send(fd, c->out.data + c->written, c->out.len - c->written,
-                                         MSG_NOSIGNAL);
-                        if (k < 0) {
-                                if (errno == EAGAIN)
-                                        return 0;
-                                conn_free(c);
-                                return 0;
-                        }
-                        c->written += (size_t)k;
-                }
-                conn_free(c);
+        if (c->writing) {
+                conn_write(c);
                 return 0;
         }
         for (;;) {
                 ssize_t k = recv(fd, buf, sizeof(buf), 0);
                 if (k < 0 && errno == EAGAIN)
-                        return 0;
+                        break;
                 if (k <= 0) {
-                        conn_free(c);
+                        conn_free(c); /* closed (or failed) with no answer owed */
                         return 0;
                 }
                 if (strbuf_append(&c->in, buf, (size_t)k) < 0) {
-                        (void)conn_respond(c, 431, NULL, "\"request head too large\"");
+                        /* More than a request's head and body could be: refused. */
+                        c->close_after = true;
+                        if (conn_respond(c, false, 431, "text/plain", httpd_reason_phrase(431)) < 0)
+                                conn_free(c);
+                        else
+                                conn_write(c);
                         return 0;
                 }
-                if (strstr(c->in.data, "\r\n\r\n")) {
-                        if (conn_dispatch(c) < 0)
-                                conn_free(c);
+                if (c->in.len >= 4 && conn_process(c) < 0) {
+                        conn_free(c);
+                        return 0;
+                }
+                if (c->writing) {
+                        conn_write(c); /* most answers fit the socket buffer at once */
                         return 0;
                 }
         }
+        return 0;
 }
 
-static int on_conn_timeout(sd_event_source *src, uint64_t usec, void *ud)
+static void addr_text(const struct sockaddr_storage *ss, char *ip, size_t size, uint16_t *port)
 {
-        conn_free(ud);
-        return 0;
+        if (ss->ss_family == AF_INET) {
+                const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+                inet_ntop(AF_INET, &sin->sin_addr, ip, (socklen_t)size);
+                *port = ntohs(sin->sin_port);
+        } else if (ss->ss_family == AF_INET6) {
+                const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+                inet_ntop(AF_INET6, &sin6->sin6_addr, ip, (socklen_t)size);
+                *port = ntohs(sin6->sin6_port);
+        }
+}
+
+static unsigned peer_connections(const struct httpd *s, const char *ip)
+{
+        unsigned n = 0;
+        for (const struct conn *c = s->conns; c; c = c->next)
+                n += streq(c->peer_ip, ip);
+        return n;
+}
+
+static void conn_new(struct httpd *s, int cfd, const struct sockaddr_storage *peer)
+{
+        struct sockaddr_storage local = {0};
+        socklen_t ll = sizeof(local);
+        struct conn *c = calloc(1, sizeof(*c));
+
+        if (!c) {
+                safe_close(cfd);
+                return;
+        }
+        c->server = s;
+        c->fd = cfd;
+        c->in = STRBUF_INIT(HTTPD_MAX_HEAD + HTTPD_MAX_BODY);
+        c->out = STRBUF_INIT(0);
+        addr_text(peer, c->peer_ip, sizeof(c->peer_ip), &c->peer_port);
+        if (getsockname(cfd, (struct sockaddr *)&local, &ll) == 0)
+                addr_text(&local, c->local_ip, sizeof(c->local_ip), &c->local_port);
+        if (s->n_conns >= HTTPD_MAX_CONNECTIONS ||
+            peer_connections(s, c->peer_ip) >= HTTPD_MAX_PER_PEER) {
+                /* Over the limit: refused, nothing else changes. */
+                safe_close(cfd);
+                free(c);
+                return;
+        }
+        c->next = s->conns;
+        s->conns = c;
+        s->n_conns++;
+        if (sd_event_add_io(ecs_loop_event(s->loop), &c->io, cfd, EPOLLIN, on_conn_io, c) < 0 ||
+            conn_arm_timer(c) < 0)
+                conn_free(c);
 }
 
 static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *ud)
 {
         struct httpd *s = ud;
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof(ss);
 
         for (;;) {
+                struct sockaddr_storage ss = {0};
+                socklen_t sl = sizeof(ss);
                 int cfd = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (cfd < 0)
                         return 0;
-                if (s->n_conns >= HTTPD_MAX_CONNECTIONS) {
-                        safe_close(cfd); /* over the limit: refused, nothing else changes */
-                        continue;
-                }
-                struct conn *c = calloc(1, sizeof(*c));
-                if (!c) {
-                        safe_close(cfd);
-                        continue;
-                }
-                c->server = s;
-                c->fd = cfd;
-                c->in = STRBUF_INIT(HTTPD_MAX_HEAD);
-                c->out = STRBUF_INIT(0);
-                if (ss.ss_family == AF_INET)
-                        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, c->peer,
-                                  sizeof(c->peer));
-                else if (ss.ss_family == AF_INET6)
-                        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, c->peer,
-                                  sizeof(c->peer));
-                c->next = s->conns;
-                s->conns = c;
-                s->n_conns++;
-                if (sd_event_add_io(ecs_loop_event(s->loop), &c->io, cfd, EPOLLIN, on_conn_io, c) <
-                        0 ||
-                    ecs_loop_add_timer(s->loop, HTTPD_TIMEOUT_USEC, on_conn_timeout, c, &c->timer) <
-                        0)
-                        conn_free(c);
-                sl = sizeof(ss);
+                conn_new(s, cfd, &ss);
         }
 }
 
-int httpd_new(struct ecs_loop *loop, httpd_handler_fn handler, void *userdata, struct httpd **ret)
+int httpd_new(struct ecs_loop *loop, const struct httpd_params *p, struct httpd **ret)
 {
-        struct httpd *s = calloc(1, sizeof(*s));
+        struct httpd *s;
+
+        if (!p->handler)
+                return -EINVAL;
+        s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
         s->loop = loop;
-        s->handler = handler;
-        s->userdata = userdata;
+        s->p = *p;
+        if (p->rate_steady) {
+                if (!s->p.rate_burst)
+                        s->p.rate_burst = p->rate_steady;
+                s->buckets = calloc(HTTPD_MAX_BUCKETS, sizeof(*s->buckets));
+                if (!s->buckets) {
+                        free(s);
+                        return -ENOMEM;
+                }
+        }
         *ret = s;
         return 0;
 }
@@ -228,7 +360,7 @@ int httpd_listen(struct httpd *s, const char *ip, uint16_t port)
         (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
         /* The endpoint address may be configured just after we bind. */
         (void)setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
-        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0) {
                 r = -errno;
                 safe_close(fd);
                 return r;
@@ -243,6 +375,11 @@ int httpd_listen(struct httpd *s, const char *ip, uint16_t port)
         return 0;
 }
 
+unsigned httpd_connection_count(const struct httpd *s)
+{
+        return s ? s->n_conns : 0;
+}
+
 struct httpd *httpd_free(struct httpd *s)
 {
         if (!s)
@@ -253,6 +390,7 @@ struct httpd *httpd_free(struct httpd *s)
                 sd_event_source_disable_unref(s->listen_src[i]);
                 safe_close(s->listen_fd[i]);
         }
+        free(s->buckets);
         free(s);
         return NULL;
 }

@@ -56,6 +56,7 @@
  * ECS_DISABLE_PRIVILEGED                       B  false                           attrs, engine/
  * ECS_SELINUX_CAPABLE, ECS_APPARMOR_CAPABLE    B  false                           attrs only
  * ECS_ENABLE_TASK_IAM_ROLE[_NETWORK_HOST]      B  false                           attrs, http/
+ * ECS_CREDENTIALS_BOUND_TO_TASK (ours)         B  true                            http/
  * ECS_ENABLE_AWSLOGS_EXECUTIONROLE_OVERRIDE    B  false                           attrs only
  * ECS_DISABLE_DOCKER_HEALTH_CHECK              B  false                           attrs, engine/
  * ECS_VOLUME_PLUGIN_CAPABILITIES               J  []                              attrs only
@@ -202,6 +203,7 @@ struct ecs_config {
         bool apparmor_capable;
         bool task_iam_role;
         bool task_iam_role_network_host;
+        bool credentials_bound_to_task; /* ECS_CREDENTIALS_BOUND_TO_TASK (ours), default true */
         bool awslogs_executionrole_override;
         bool docker_health_check_disabled;
         char **volume_plugin_capabilities; /* NULL-terminated, never NULL */

@@ -55,6 +55,9 @@ int engine_restore(struct engine *e, void (*done)(struct engine *e, size_t n_tas
  * backwards; anything else in a repeated payload is ignored). Takes a reference. */
 int engine_add_task(struct engine *e, struct ecs_task *t);
 struct ecs_task *engine_get_task(struct engine *e, const char *arn);
+/* The task's cgroup ("/ecs/<task id>", as Docker's CgroupParent), NULL before it exists or
+ * when task cgroups are off. */
+const char *engine_task_cgroup(struct engine *e, const char *arn);
 /* Calls fn for every task; fn must not add or remove tasks. */
 void engine_foreach_task(struct engine *e, void (*fn)(struct ecs_task *t, void *ud), void *ud);
 size_t engine_task_count(struct engine *e);

@@ -14,6 +14,19 @@ struct ecs_instance;
 #define ECS_EXIT_ERROR    1
 #define ECS_EXIT_TERMINAL 5
 
+struct credstore;
+struct engine;
+
+/* What the running agent offers the endpoints (valid until ecs_instance_free()). */
+struct ecs_instance_services {
+        struct engine *engine;
+        struct credstore *credstore;
+        const char *cluster;
+        const char *container_instance_arn;
+        const char *region;
+        const char *availability_zone; /* NULL when not known */
+};
+
 struct ecs_instance_params {
         struct ecs_loop *loop;
         const struct ecs_config *config;
@@ -21,6 +34,10 @@ struct ecs_instance_params {
          * with status text as things progress. */
         void (*on_status)(struct ecs_instance *inst, bool ready, const char *status,
                           void *userdata);
+        /* Called once registered, with the engine up and before saved tasks are restored:
+         * the endpoints start here. */
+        void (*on_services)(struct ecs_instance *inst, const struct ecs_instance_services *svc,
+                            void *userdata);
         void *userdata;
 };
 

@@ -1,8 +1,9 @@
 /* Small language helpers shared by every module: scoped cleanup and ownership hand-over. */
 #pragma once
 
-#include <stddef.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,10 @@ static inline const char *strempty(const char *s)
 static inline const char *strna(const char *s)
 {
         return s ? s : "n/a";
+}
+static inline bool startswith(const char *s, const char *prefix)
+{
+        return s && strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
 #define MIN(a, b)                                                                                  \

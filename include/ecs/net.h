@@ -220,3 +220,10 @@ int net_host_unblock_imds_from(struct net_ns *ns, const char *iif, const struct 
 int net_render_resolv_conf(char *const *servers, char *const *search, char **ret);
 /* localhost lines plus "<ip> <hostname>" for each address (hostname may be NULL). */
 int net_render_hosts(const char *hostname, char *const *ips, char **ret);
+
+/* The cgroup (as /proc/<pid>/cgroup names it: the v2 path, else the v1 memory controller's) of
+ * the process holding the client end of the TCP connection peer_ip:peer_port ->
+ * local_ip:local_port on this host. -ENOENT when the kernel knows no such socket, -ESRCH when
+ * no process holds it (it closed meanwhile). IPv4 only. */
+int net_socket_owner_cgroup(const char *peer_ip, uint16_t peer_port, const char *local_ip,
+                            uint16_t local_port, char **ret_cgroup);

@@ -201,6 +201,10 @@ struct ecs_container {
         int health_published;                         /* health_status + 1 sent to TCS; 0 none */
         uint64_t created_at, started_at, finished_at; /* realtime usec */
         uint32_t restart_count;
+        /* Docker's view of its network (bridge/host; awsvpc tasks use the ENI): how the
+         * endpoints know a caller and what metadata reports. */
+        char *network_name; /* "bridge", "host", a user network */
+        char *ipv4_address, *ipv6_address;
 };
 
 /* The task's ENI (awsvpc, §6.5), as ACS sent it. */

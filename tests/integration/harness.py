@@ -306,6 +306,7 @@ class Agent:
         self.datadir = os.path.join(tmpdir, "data")
         self.config_path = os.path.join(tmpdir, "ecs.config")
         self.log_path = os.path.join(tmpdir, "agent.log")
+        self.audit_log = os.path.join(tmpdir, "audit.log")
         cfg = {
             "ECS_CLUSTER": cluster,
             "ECS_BACKEND_HOST": cp_url,
@@ -315,6 +316,7 @@ class Agent:
             "ECS_LOGLEVEL": "debug",
             "ECS_CONTAINER_STOP_TIMEOUT": "3s",
             "ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION": "1h",
+            "ECS_AUDIT_LOGFILE": self.audit_log,
         }
         cfg.update(settings or {})  # a value of None leaves the setting out
         with open(self.config_path, "w") as f:

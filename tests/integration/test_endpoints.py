@@ -82,7 +82,9 @@ def fetch(cid, ip, path):
 def test_endpoint_reachable_and_imds_blocked(cp, cluster, make_agent, fake_imds):
     agent, cid = task_container(cp, cluster, make_agent, {})
     out = fetch(cid, "169.254.170.2", "/v2/credentials/none")
-    assert out.startswith("HTTP/1.1 404"), out  # the agent answered (nothing served yet)
+    # The agent answered, with the official answer to an unknown ID.
+    assert out.startswith("HTTP/1.1 400"), out
+    assert '"code":"InvalidIdInRequest"' in out, out
     out = fetch(cid, "169.254.169.254", "/latest/meta-data/")
     assert "fake-imds-answer" not in out and "HTTP/" not in out, out
     # The host itself still reaches it: only traffic from the bridge is refused.

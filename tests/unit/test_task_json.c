@@ -120,6 +120,9 @@ static void fill_container(struct ecs_container *c, int k)
         c->health_since = 1700000000000005ULL + k;
         c->finished_at = 1700000000000003ULL + k;
         c->restart_count = 4 + k;
+        S(c->network_name, "bridge");
+        S(c->ipv4_address, "172.17.0.9");
+        S(c->ipv6_address, "fd00::9");
 #undef S
 }
 
@@ -310,6 +313,9 @@ static bool container_equal(const struct ecs_container *a, const struct ecs_cont
         EQ(a->health_since == b->health_since, "health_since");
         EQ(a->finished_at == b->finished_at, "finished_at");
         EQ(a->restart_count == b->restart_count, "restart_count");
+        EQ(streq_ptr(a->network_name, b->network_name), "network_name");
+        EQ(streq_ptr(a->ipv4_address, b->ipv4_address), "ipv4_address");
+        EQ(streq_ptr(a->ipv6_address, b->ipv6_address), "ipv6_address");
         return true;
 }
 
