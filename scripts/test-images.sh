@@ -8,6 +8,9 @@ IMAGE="${ECS_TEST_BUSYBOX_IMAGE:-ecs-test/busybox:latest}"
 BUSYBOX="${BUSYBOX:-/bin/busybox}"
 DOCKER="${DOCKER:-docker}"
 
+# The Debian image with the AWS clients: its own script, cached by content.
+bash "$(dirname "$0")/debian-image.sh"
+
 if [ "${FORCE:-0}" != 1 ] && "$DOCKER" image inspect "$IMAGE" >/dev/null 2>&1; then
   echo "test-images: $IMAGE present"
   exit 0

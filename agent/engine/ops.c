@@ -115,7 +115,8 @@ static bool set_changed(char **slot, const char *v)
         return true;
 }
 
-/* The container's first network as Docker shows it (a task container has one). */
+/* What Docker shows of the container that the endpoints report: its first network (a task
+ * container has one) and its labels (the image's too). */
 static void record_network(struct engine *e, struct engine_task *et, struct ecs_container *c,
                            const struct docker_container *d)
 {
@@ -123,6 +124,14 @@ static void record_network(struct engine *e, struct engine_task *et, struct ecs_
         bool changed = set_changed(&c->network_name, n ? n->name : d->network_mode);
         changed |= set_changed(&c->ipv4_address, n ? n->ip_address : NULL);
         changed |= set_changed(&c->ipv6_address, n ? n->ipv6_address : NULL);
+        if (!c->docker_labels && d->n_labels > 0) {
+                c->docker_labels = calloc(d->n_labels + 1, sizeof(char *));
+                for (size_t i = 0; c->docker_labels && i < d->n_labels; i++)
+                        if (asprintf(&c->docker_labels[i], "%s=%s", d->labels[i].key,
+                                     strempty(d->labels[i].value)) < 0)
+                                c->docker_labels[i] = NULL;
+                changed = true;
+        }
         if (changed)
                 engine_mark_dirty(e, et);
 }

@@ -36,6 +36,7 @@ void engine_adopt_definition(struct engine_task *et, struct ecs_task *t)
                 n->network_name = TAKE_PTR(o->network_name);
                 n->ipv4_address = TAKE_PTR(o->ipv4_address);
                 n->ipv6_address = TAKE_PTR(o->ipv6_address);
+                n->docker_labels = TAKE_PTR(o->docker_labels);
                 n->bindings = TAKE_PTR(o->bindings);
                 n->n_bindings = o->n_bindings;
                 o->n_bindings = 0;

@@ -219,6 +219,7 @@ void ecs_container_done(struct ecs_container *c)
         free(c->network_name);
         free(c->ipv4_address);
         free(c->ipv6_address);
+        strv_free(c->docker_labels);
         memset(c, 0, sizeof(*c));
 }
 

@@ -15,7 +15,7 @@
 #if defined(__LP64__)
 _Static_assert(sizeof(struct task_eni) == 80, "struct task_eni changed: update task_json.c");
 _Static_assert(sizeof(struct ecs_task) == 232, "struct ecs_task changed: update task_json.c");
-_Static_assert(sizeof(struct ecs_container) == 456,
+_Static_assert(sizeof(struct ecs_container) == 464,
                "struct ecs_container changed: update task_json.c");
 _Static_assert(sizeof(struct port_mapping) == 12,
                "struct port_mapping changed: update task_json.c");
@@ -196,6 +196,7 @@ static const struct jsonmap_field container_fields[] = {
     JSONMAP_STRING("networkName", C, network_name),
     JSONMAP_STRING("ipv4Address", C, ipv4_address),
     JSONMAP_STRING("ipv6Address", C, ipv6_address),
+    JSONMAP_KV("dockerLabels", C, docker_labels),
     JSONMAP_END,
 };
 #undef C

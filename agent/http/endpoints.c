@@ -48,6 +48,8 @@ void endpoints_task_server_handle(struct endpoints *ep, const struct httpd_reque
                 endpoints_credentials(ep, req, resp, 2, p + strlen("/v2/credentials/"));
                 return;
         }
+        if (endpoints_metadata_route(ep, req, resp))
+                return;
         not_found(resp, "Not found");
 }
 

@@ -17,48 +17,16 @@ static const char LICENSE_TEXT[] =
     "software except in compliance with the License. You may obtain a copy of the License at\n"
     "http://www.apache.org/licenses/LICENSE-2.0\n";
 
-void endpoints_format_time(uint64_t usec, char buf[static 40])
-{
-        time_t s = (time_t)(usec / USEC_PER_SEC);
-        unsigned frac = (unsigned)(usec % USEC_PER_SEC) * 1000; /* nanoseconds */
-        struct tm tm;
-        size_t n = strftime(buf, 40, "%Y-%m-%dT%H:%M:%S", gmtime_r(&s, &tm));
-
-        if (frac) {
-                /* Go's RFC3339Nano: the fraction without trailing zeros. */
-                int k = snprintf(buf + n, 40 - n, ".%09u", frac);
-                while (k > 1 && buf[n + (size_t)k - 1] == '0')
-                        buf[n + (size_t)--k] = 0;
-                n += (size_t)k;
-        }
-        snprintf(buf + n, 40 - n, "Z");
-}
-
 /* ---- views ---- */
-
-struct v1_port {
-        uint16_t container_port, host_port;
-        const char *protocol;
-        const char *host_ip;
-};
-
-struct v1_volume {
-        const char *docker_name, *source, *destination;
-};
-
-struct v1_network {
-        const char *mode;
-        char **ipv4, **ipv6;
-};
 
 struct v1_container {
         const char *docker_id, *docker_name, *name, *image, *image_id;
         char created_at[40], started_at[40];
-        struct v1_port *ports;
+        struct view_port *ports;
         size_t n_ports;
-        struct v1_network *networks;
+        struct view_network *networks;
         size_t n_networks;
-        struct v1_volume *volumes;
+        struct view_volume *volumes;
         size_t n_volumes;
         int32_t *restart_count; /* NULL: no restart policy */
 };
@@ -77,38 +45,6 @@ struct v1_tasks {
 #define OMIT .flags = JSONMAP_OMIT_EMPTY
 #define STR0 .flags = JSONMAP_NULL_AS_EMPTY
 
-static const struct jsonmap_field port_fields[] = {
-    JSONMAP_U16("ContainerPort", struct v1_port, container_port, OMIT),
-    JSONMAP_STRING("Protocol", struct v1_port, protocol, OMIT),
-    JSONMAP_U16("HostPort", struct v1_port, host_port, OMIT),
-    JSONMAP_STRING("HostIp", struct v1_port, host_ip, OMIT),
-    JSONMAP_END,
-};
-static const struct jsonmap_type port_type = JSONMAP_TYPE(struct v1_port, port_fields);
-
-static const struct jsonmap_field volume_fields[] = {
-    JSONMAP_STRING("DockerName", struct v1_volume, docker_name, STR0),
-    JSONMAP_STRING("Source", struct v1_volume, source, STR0),
-    JSONMAP_STRING("Destination", struct v1_volume, destination, STR0),
-    JSONMAP_END,
-};
-static const struct jsonmap_type volume_type = JSONMAP_TYPE(struct v1_volume, volume_fields);
-
-static const struct jsonmap_field network_fields[] = {
-    JSONMAP_STRING("NetworkMode", struct v1_network, mode, OMIT),
-    JSONMAP_STRV("IPv4Addresses", struct v1_network, ipv4, OMIT),
-    JSONMAP_STRV("IPv6Addresses", struct v1_network, ipv6, OMIT),
-    JSONMAP_END,
-};
-static const struct jsonmap_type network_type = JSONMAP_TYPE(struct v1_network, network_fields);
-
-static int encode_restart_count(const void *value, json_object **ret)
-{
-        const int32_t *const *p = value;
-        *ret = *p ? json_object_new_int(**p) : NULL;
-        return *p && !*ret ? -ENOMEM : 0;
-}
-
 static const struct jsonmap_field container_fields[] = {
     JSONMAP_STRING("DockerId", struct v1_container, docker_id, STR0),
     JSONMAP_STRING("DockerName", struct v1_container, docker_name, STR0),
@@ -117,11 +53,11 @@ static const struct jsonmap_field container_fields[] = {
     JSONMAP_STRING("ImageID", struct v1_container, image_id, STR0),
     JSONMAP_CHARS("CreatedAt", struct v1_container, created_at, OMIT),
     JSONMAP_CHARS("StartedAt", struct v1_container, started_at, OMIT),
-    JSONMAP_ARRAY("Ports", struct v1_container, ports, n_ports, &port_type, OMIT),
-    JSONMAP_ARRAY("Networks", struct v1_container, networks, n_networks, &network_type, OMIT),
-    JSONMAP_ARRAY("Volumes", struct v1_container, volumes, n_volumes, &volume_type, OMIT),
+    JSONMAP_ARRAY("Ports", struct v1_container, ports, n_ports, &view_port_type, OMIT),
+    JSONMAP_ARRAY("Networks", struct v1_container, networks, n_networks, &view_network_type, OMIT),
+    JSONMAP_ARRAY("Volumes", struct v1_container, volumes, n_volumes, &view_volume_type, OMIT),
     JSONMAP_CUSTOM("RestartCount", struct v1_container, restart_count,
-                   .encode = encode_restart_count),
+                   .encode = view_encode_opt_i32),
     JSONMAP_END,
 };
 static const struct jsonmap_type container_type =
@@ -162,16 +98,6 @@ static void task_view_done(struct v1_task *v)
         free(v->containers);
 }
 
-static const char *volume_source(const struct ecs_task *t, const char *name, const char **docker)
-{
-        for (size_t i = 0; i < t->n_volumes; i++)
-                if (streq_ptr(t->volumes[i].name, name)) {
-                        *docker = t->volumes[i].docker_name;
-                        return t->volumes[i].source_path;
-                }
-        return NULL;
-}
-
 static int container_view(const struct ecs_task *t, const struct ecs_container *c,
                           struct v1_container *v)
 {
@@ -186,40 +112,13 @@ static int container_view(const struct ecs_task *t, const struct ecs_container *
                 endpoints_format_time(c->created_at, v->created_at);
         if (c->started_at)
                 endpoints_format_time(c->started_at, v->started_at);
-        if (c->n_bindings) {
-                v->ports = calloc(c->n_bindings, sizeof(*v->ports));
-                if (!v->ports)
-                        return -ENOMEM;
-                for (size_t i = 0; i < c->n_bindings; i++)
-                        v->ports[v->n_ports++] = (struct v1_port){
-                            .container_port = c->bindings[i].container_port,
-                            .host_port = c->bindings[i].host_port,
-                            .protocol = port_protocol_to_string(c->bindings[i].protocol),
-                            .host_ip = c->bindings[i].bind_ip,
-                        };
-        }
-        if (t->network_mode == NETWORK_MODE_AWSVPC && t->eni) {
-                v->networks = calloc(1, sizeof(*v->networks));
-                if (!v->networks)
-                        return -ENOMEM;
-                /* The ENI's lists, shared: the view owns none of them. */
-                v->networks[0] = (struct v1_network){"awsvpc", t->eni->ipv4, t->eni->ipv6};
-                v->n_networks = 1;
-        }
-        if (c->n_mounts) {
-                v->volumes = calloc(c->n_mounts, sizeof(*v->volumes));
-                if (!v->volumes)
-                        return -ENOMEM;
-                for (size_t i = 0; i < c->n_mounts; i++) {
-                        const char *docker = NULL;
-                        const char *src = volume_source(t, c->mounts[i].source_volume, &docker);
-                        v->volumes[v->n_volumes++] = (struct v1_volume){
-                            .docker_name = docker,
-                            .source = src,
-                            .destination = c->mounts[i].container_path,
-                        };
-                }
-        }
+        int r = view_ports(c, true, &v->ports, &v->n_ports);
+        if (r >= 0 && t->network_mode == NETWORK_MODE_AWSVPC)
+                r = view_networks(t, c, false, &v->networks, &v->n_networks);
+        if (r >= 0)
+                r = view_volumes(t, c, &v->volumes, &v->n_volumes);
+        if (r < 0)
+                return r;
         if (c->restart.enabled) {
                 v->restart_count = malloc(sizeof(int32_t));
                 if (!v->restart_count)
@@ -259,14 +158,6 @@ static int task_view(const struct ecs_task *t, struct v1_task *v)
                         return r;
         }
         return 0;
-}
-
-static char *encode(const struct jsonmap_type *type, const void *obj)
-{
-        _cleanup_json_ json_object *o = NULL;
-        if (jsonmap_encode(type, obj, NULL, &o) < 0)
-                return NULL;
-        return json_dump(o);
 }
 
 static void answer_task(struct httpd_response *resp, int status, const struct ecs_task *t)
@@ -355,7 +246,7 @@ static void answer_tasks(struct endpoints *ep, const struct httpd_request *req,
         if (c.all.tasks)
                 engine_foreach_task(ep->p.engine, collect_task, &c);
         resp->status = 200;
-        if (!c.all.tasks || c.error < 0 || !(resp->body = encode(&tasks_type, &c.all))) {
+        if (!c.all.tasks || c.error < 0 || !(resp->body = endpoints_encode(&tasks_type, &c.all))) {
                 resp->status = 500;
                 resp->body = strdup("{\"Tasks\":null}");
         }

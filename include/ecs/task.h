@@ -205,6 +205,7 @@ struct ecs_container {
          * endpoints know a caller and what metadata reports. */
         char *network_name; /* "bridge", "host", a user network */
         char *ipv4_address, *ipv6_address;
+        char **docker_labels; /* "k=v" as Docker shows them (image labels too); NULL: not seen */
 };
 
 /* The task's ENI (awsvpc, §6.5), as ACS sent it. */

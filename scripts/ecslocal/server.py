@@ -7,7 +7,7 @@ import signal
 import sys
 import time
 
-from . import config
+from . import api_sts, config
 from . import tasks as tasklib
 from .acs import AcsHub
 from .admin import PREFIX, Admin
@@ -55,6 +55,8 @@ class App:
     async def handle_http(self, req):
         if req.path == PREFIX or req.path.startswith(PREFIX + "/"):
             return await self.admin.handle(req)
+        if api_sts.is_sts(req):
+            return await api_sts.handle(self.cp, self.verifier, req)
         return await self.api.handle(req)
 
     async def handle_upgrade(self, req, reader, writer):

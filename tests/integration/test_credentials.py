@@ -186,3 +186,59 @@ def test_introspection(cp, cluster, make_agent):
     assert subprocess.run(hc, capture_output=True, env=agent.env).returncode == 0
     assert agent.stop() == 0
     assert subprocess.run(hc, capture_output=True, env=agent.env).returncode == 1
+
+
+DEBIAN = "ecs-test/debian-tools:latest"
+
+BOTOCORE_CHAIN = ("import botocore.session, json; "
+                  "s = botocore.session.get_session(); c = s.get_credentials(); "
+                  "f = c.get_frozen_credentials(); "
+                  "print(json.dumps({'method': c.method, 'AccessKeyId': f.access_key, "
+                  "'SecretAccessKey': f.secret_key, 'Token': f.token}))")
+
+
+def have_debian_image():
+    return subprocess.run(["docker", "image", "inspect", DEBIAN],
+                          capture_output=True).returncode == 0
+
+
+def test_unmodified_aws_clients_in_tasks(cp, cluster, make_agent):
+    """botocore's default chain in a bridge task and the AWS CLI in a host-network task find
+    the task role's credentials with nothing configured; the CLI's GetCallerIdentity shows
+    the control plane sees the task's role."""
+    assert have_debian_image(), f"{DEBIAN} missing: scripts/test-images.sh builds it"
+    for family, mode in (("cli-bridge", "bridge"), ("cli-host", "host")):
+        cp.register(family, [{"name": "main", "image": DEBIAN, "essential": True,
+                              "memory": 128, "command": ["sleep", "300"]}],
+                    task_role_arn=ROLE, network_mode=mode)
+    agent = make_agent(dict(SETTINGS, ECS_ENABLE_TASK_IAM_ROLE_NETWORK_HOST="true"))
+    registered(cp, cluster, agent)
+    bridge = cp.wait_task(cluster, cp.run_task(cluster, "cli-bridge")[0], "RUNNING")
+    host = cp.wait_task(cluster, cp.run_task(cluster, "cli-host")[0], "RUNNING")
+
+    # botocore in the bridge task: the container provider, and credentials that work.
+    cid = bridge["containers"][0]["runtimeId"]
+    p = subprocess.run(["docker", "exec", cid, "python3", "-c", BOTOCORE_CHAIN],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    creds = json.loads(p.stdout)
+    assert creds["method"] == "container-role"
+    assert signed_call_works(cp, creds)
+
+    # The AWS CLI in the host-network task, against the control plane on loopback.
+    cid = host["containers"][0]["runtimeId"]
+    p = subprocess.run(["docker", "exec", "-e", "AWS_DEFAULT_REGION=" + harness.REGION, cid,
+                        "aws", "--endpoint-url", cp.url, "sts", "get-caller-identity"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    ident = json.loads(p.stdout)
+    task_id = host["taskArn"].rsplit("/", 1)[1]
+    assert ident["Arn"] == f"arn:aws:sts::123456789012:assumed-role/ecs-it-task-role/{task_id}"
+
+    # The host-network task cannot have the bridge task's credentials: same host addresses,
+    # other cgroup.
+    uri = container_env(bridge["containers"][0]["runtimeId"])[
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"]
+    p = subprocess.run(["docker", "exec", cid, "curl", "-s", "http://169.254.170.2" + uri],
+                       capture_output=True, text=True)
+    assert json.loads(p.stdout)["code"] == "InvalidIdInRequest", p.stdout

@@ -123,6 +123,9 @@ static void fill_container(struct ecs_container *c, int k)
         S(c->network_name, "bridge");
         S(c->ipv4_address, "172.17.0.9");
         S(c->ipv6_address, "fd00::9");
+        c->docker_labels = calloc(3, sizeof(char *));
+        c->docker_labels[0] = strdup("team=it");
+        c->docker_labels[1] = strdup("com.amazonaws.ecs.cluster=default");
 #undef S
 }
 
@@ -316,6 +319,7 @@ static bool container_equal(const struct ecs_container *a, const struct ecs_cont
         EQ(streq_ptr(a->network_name, b->network_name), "network_name");
         EQ(streq_ptr(a->ipv4_address, b->ipv4_address), "ipv4_address");
         EQ(streq_ptr(a->ipv6_address, b->ipv6_address), "ipv6_address");
+        EQ(strv_equal(a->docker_labels, b->docker_labels), "docker_labels");
         return true;
 }
 
