@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <netdb.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <systemd/sd-daemon.h>
 
@@ -198,6 +199,13 @@ int main(int argc, char **argv)
         sigaddset(&mask, SIGINT);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
+        /* Room for the endpoints' connections (up to 1024 per server) besides Docker's and
+         * the sessions': the soft limit up to the hard one, as systemd suggests. */
+        struct rlimit nofile;
+        if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+                nofile.rlim_cur = nofile.rlim_max < 65536 ? nofile.rlim_max : 65536;
+                (void)setrlimit(RLIMIT_NOFILE, &nofile);
+        }
 
         app.config = &config;
         r = ecs_loop_new(&app.loop);

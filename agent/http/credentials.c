@@ -201,6 +201,26 @@ static bool caller_allowed(struct endpoints *ep, const struct httpd_request *req
         return caller && streq(caller->arn, tc->task_arn);
 }
 
+struct id_search {
+        const char *id;
+        struct task_credentials found; /* borrowed strings */
+        bool hit;
+};
+
+static void find_task_of_id(struct ecs_task *t, void *ud)
+{
+        struct id_search *s = ud;
+
+        if (s->hit || t->known_status >= TASK_STATUS_STOPPED)
+                return;
+        bool exec = streq_ptr(t->execution_credentials_id, s->id);
+        if (!exec && !streq_ptr(t->role_credentials_id, s->id))
+                return;
+        s->found = (struct task_credentials){
+            .credentials_id = (char *)s->id, .task_arn = t->arn, .execution_role = exec};
+        s->hit = true;
+}
+
 static const char *event_type(const struct task_credentials *tc)
 {
         if (!tc)
@@ -232,6 +252,19 @@ void endpoints_credentials(struct endpoints *ep, const struct httpd_request *req
                 tc = NULL;
         }
         if (!tc) {
+                /* A live task's ID whose credentials have not come (yet) from ACS: after a
+                 * restart they come again once the session is up (sendCredentials=true).
+                 * Meanwhile the owner is told to retry (503, which SDKs do), not that the ID
+                 * is unknown. */
+                struct id_search s = {.id = id};
+                engine_foreach_task(ep->p.engine, find_task_of_id, &s);
+                if (s.hit && caller_allowed(ep, req, &s.found, &why)) {
+                        error_body(resp, 503, "CredentialsUninitialized", version,
+                                   "Credentials uninitialized for ID");
+                        endpoints_audit(ep, req, resp->status, s.found.task_arn,
+                                        event_type(&s.found));
+                        return;
+                }
                 error_body(resp, 400, "InvalidIdInRequest", version, "Credentials not found");
                 endpoints_audit(ep, req, resp->status, NULL, event_type(NULL));
                 return;

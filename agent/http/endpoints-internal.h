@@ -14,7 +14,8 @@ struct endpoints {
         struct endpoints_params p;
         struct httpd *task_server;
         struct httpd *introspection;
-        FILE *audit;             /* NULL when disabled or not writable */
+        FILE *audit; /* NULL when disabled or not writable */
+        char *identity_storage[4];
         unsigned refused_logged; /* binding refusals logged so far (rate-limited) */
 };
 

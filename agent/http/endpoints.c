@@ -111,6 +111,20 @@ int endpoints_new(const struct endpoints_params *p, struct endpoints **ret)
         if (!ep)
                 return -ENOMEM;
         ep->p = *p;
+        /* Copies: the instance may replace its strings (a re-registration's zone). */
+        ep->identity_storage[0] = strdup(strempty(p->identity.cluster));
+        ep->identity_storage[1] = strdup(strempty(p->identity.container_instance_arn));
+        ep->identity_storage[2] = strdup(strempty(p->identity.region));
+        ep->identity_storage[3] =
+            p->identity.availability_zone ? strdup(p->identity.availability_zone) : NULL;
+        if (!ep->identity_storage[0] || !ep->identity_storage[1] || !ep->identity_storage[2] ||
+            (p->identity.availability_zone && !ep->identity_storage[3])) {
+                endpoints_free(ep);
+                return -ENOMEM;
+        }
+        ep->p.identity =
+            (struct endpoints_identity){ep->identity_storage[0], ep->identity_storage[1],
+                                        ep->identity_storage[2], ep->identity_storage[3]};
         if (!ep->p.peer_cgroup)
                 ep->p.peer_cgroup = net_socket_owner_cgroup;
         open_audit_log(ep);
@@ -166,6 +180,8 @@ struct endpoints *endpoints_free(struct endpoints *ep)
         httpd_free(ep->introspection);
         if (ep->audit)
                 fclose(ep->audit);
+        for (size_t i = 0; i < ELEMENTSOF(ep->identity_storage); i++)
+                free(ep->identity_storage[i]);
         free(ep);
         return NULL;
 }

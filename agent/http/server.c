@@ -2,6 +2,7 @@
  * request, answers it, and (keep-alive) goes on with the next, one at a time; each phase --
  * reading a request, writing its answer, waiting idle for the next -- has its own deadline. */
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -13,7 +14,7 @@
 
 /* The official endpoints' read/write timeout (§7.2), also the keep-alive idle time. */
 #define HTTPD_TIMEOUT_USEC    (5 * USEC_PER_SEC)
-#define HTTPD_MAX_CONNECTIONS 256
+#define HTTPD_MAX_CONNECTIONS 1024
 #define HTTPD_MAX_PER_PEER    32
 #define HTTPD_MAX_LISTENERS   4
 #define HTTPD_MAX_BUCKETS     256
@@ -47,7 +48,7 @@ struct httpd {
         sd_event_source *listen_src[HTTPD_MAX_LISTENERS];
         size_t n_listeners;
         struct conn *conns;
-        unsigned n_conns;
+        unsigned n_conns, peak_conns;
         struct bucket *buckets;
         size_t n_buckets;
 };
@@ -70,6 +71,12 @@ static void conn_free(struct conn *c)
         strbuf_done(&c->in);
         strbuf_done(&c->out);
         free(c);
+        /* After a crowd (a burst of clients), what their buffers took goes back to the
+         * kernel, not only to malloc's free lists; the heap is small, so this is cheap. */
+        if (s->n_conns == 0 && s->peak_conns >= 64) {
+                s->peak_conns = 0;
+                malloc_trim(0);
+        }
 }
 
 static int on_conn_timeout(sd_event_source *src, uint64_t usec, void *ud)
@@ -301,7 +308,8 @@ static void conn_new(struct httpd *s, int cfd, const struct sockaddr_storage *pe
         }
         c->next = s->conns;
         s->conns = c;
-        s->n_conns++;
+        if (++s->n_conns > s->peak_conns)
+                s->peak_conns = s->n_conns;
         if (sd_event_add_io(ecs_loop_event(s->loop), &c->io, cfd, EPOLLIN, on_conn_io, c) < 0 ||
             conn_arm_timer(c) < 0)
                 conn_free(c);

@@ -16,8 +16,7 @@ struct engine;
 struct httpd_request;
 struct httpd_response;
 
-/* Who the agent is, as the endpoints report it; the strings are the caller's and must outlive
- * the endpoints. */
+/* Who the agent is, as the endpoints report it (copied). */
 struct endpoints_identity {
         const char *cluster;
         const char *container_instance_arn;

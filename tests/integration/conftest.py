@@ -17,6 +17,10 @@ def registry():
     reg.busybox = reg.push(harness.BUSYBOX, "ecs-it/busybox:latest")
     yield reg
     reg.stop()
+    # Tests have the agent pull it: the tag goes with the registry (the image stays, it is
+    # the local busybox image's).
+    import subprocess
+    subprocess.run(["docker", "rmi", reg.busybox], capture_output=True)
     harness.rmtree(tmp)
 
 

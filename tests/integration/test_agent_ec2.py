@@ -44,18 +44,17 @@ def test_ec2_identity_and_instance_role(tmpdir_path):
 
 
 def test_role_tasks_not_placed_without_the_capability(cp, cluster, make_agent):
-    # The credentials endpoint is not built yet, so the agent must not advertise
-    # task-iam-role even when ECS_ENABLE_TASK_IAM_ROLE is set, and ECS must not place
-    # tasks with a task role here.
+    # Without ECS_ENABLE_TASK_IAM_ROLE the agent does not advertise task-iam-role, and ECS
+    # does not place tasks with a task role here. (With it: test_credentials.py.)
     cp.register("roled", [{"name": "main", "image": harness.BUSYBOX, "essential": True,
                            "memory": 32, "command": ["sleep", "300"]}],
                 task_role_arn="arn:aws:iam::123456789012:role/app")
-    agent = make_agent({"ECS_ENABLE_TASK_IAM_ROLE": "true"})
+    agent = make_agent({"ECS_ENABLE_TASK_IAM_ROLE": "false"})
     arn = registered(cp, cluster, agent)
     ci = cp.aws("ecs", "describe-container-instances", "--cluster", cluster,
                 "--container-instances", arn)["containerInstances"][0]
-    assert "com.amazonaws.ecs.capability.task-iam-role" not in {a["name"]
-                                                               for a in ci["attributes"]}
+    names = {a["name"] for a in ci["attributes"]}
+    assert "com.amazonaws.ecs.capability.task-iam-role" not in names
     out = cp.aws("ecs", "run-task", "--cluster", cluster, "--task-definition", "roled",
                  "--launch-type", "EXTERNAL")
     assert out["tasks"] == [] and out["failures"][0]["reason"] == "ATTRIBUTE"

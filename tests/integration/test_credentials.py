@@ -80,7 +80,8 @@ def test_task_gets_its_credentials_and_no_one_else_does(cp, cluster, make_agent)
         assert creds["RoleArn"] == ROLE
         assert creds["AccessKeyId"].startswith("ASIA")
         assert signed_call_works(cp, creds)
-        forged = dict(creds, SecretAccessKey="x" + creds["SecretAccessKey"][1:])
+        secret = creds["SecretAccessKey"]
+        forged = dict(creds, SecretAccessKey=("y" if secret[0] == "x" else "x") + secret[1:])
         assert not signed_call_works(cp, forged)
     # v1 form of the same request.
     status, creds = answer(fetch(cids[0], "169.254.170.2",
@@ -242,3 +243,55 @@ def test_unmodified_aws_clients_in_tasks(cp, cluster, make_agent):
     p = subprocess.run(["docker", "exec", cid, "curl", "-s", "http://169.254.170.2" + uri],
                        capture_output=True, text=True)
     assert json.loads(p.stdout)["code"] == "InvalidIdInRequest", p.stdout
+
+
+def test_credentials_and_metadata_survive_a_sigkill(cp, cluster, make_agent):
+    """After SIGKILL and a restart the same containers get the same credentials and metadata
+    from the same URIs; meanwhile an ID of a restored task is 'uninitialized' (503, which
+    SDKs retry), not unknown. Nothing secret was written to the data directory."""
+    from test_restart import restart
+    agent, ci, tasks = start(cp, cluster, make_agent, count=1)
+    cid = tasks[0]["containers"][0]["runtimeId"]
+    env = container_env(cid)
+    uri = env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"]
+    md = env["ECS_CONTAINER_METADATA_URI_V4"].removeprefix("http://169.254.170.2")
+    status, before = answer(fetch(cid, "169.254.170.2", uri))
+    assert status == 200
+    status, task_before = answer(fetch(cid, "169.254.170.2", md + "/task"))
+    assert status == 200
+
+    # ACS's resend of the credentials is held back for a while, so that the gap is seen.
+    cp.admin("POST", "/faults", {"kind": "delay", "count": 3, "seconds": 6,
+                                 "types": ["IAMRoleCredentialsMessage"]})
+    again = restart(agent)
+    try:
+        seen = []
+
+        def served():
+            s, body = answer(fetch(cid, "169.254.170.2", uri))
+            if s == 0:
+                return None  # not listening yet
+            assert s in (200, 503), (s, body)
+            seen.append(s)
+            if s == 503:
+                assert body == {"code": "CredentialsUninitialized",
+                                "message": "CredentialsV2Request: Credentials uninitialized "
+                                           "for ID", "HTTPErrorCode": 503}, body
+            return body if s == 200 else None
+        after = harness.wait_for(served, timeout=60, what="credentials after restart")
+        assert 503 in seen
+        assert after["RoleArn"] == before["RoleArn"] == ROLE
+        assert signed_call_works(cp, after)
+        status, task_after = answer(fetch(cid, "169.254.170.2", md + "/task"))
+        assert status == 200
+        assert task_after["TaskARN"] == task_before["TaskARN"]
+        assert task_after["Containers"][0]["DockerId"] == cid
+        # The secret never reached the data directory.
+        for root, _, files in os.walk(again.datadir):
+            for name in files:
+                with open(os.path.join(root, name), "rb") as f:
+                    data = f.read()
+                assert before["SecretAccessKey"].encode() not in data, name
+                assert after["SecretAccessKey"].encode() not in data, name
+    finally:
+        again.kill()
