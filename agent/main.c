@@ -56,6 +56,7 @@ static void on_services(struct ecs_instance *inst, const struct ecs_instance_ser
             .config = app->config,
             .engine = svc->engine,
             .credstore = svc->credstore,
+            .ecs = svc->ecs,
             .identity = {svc->cluster, svc->container_instance_arn, svc->region,
                          svc->availability_zone},
         };

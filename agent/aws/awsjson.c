@@ -37,6 +37,7 @@ struct awsjson_call {
         awsjson_done_fn cb;
         void *userdata;
         struct aws_credential_request *cred_req;
+        struct aws_credentials own_creds; /* access_key_id NULL: the client's provider */
         struct ecs_http_call *http;
         sd_event_source *timer;
 };
@@ -292,6 +293,7 @@ static void call_free(struct awsjson_call *call)
         aws_credential_request_cancel(call->cred_req);
         ecs_http_call_cancel(call->http);
         sd_event_source_disable_unref(call->timer);
+        aws_credentials_done(&call->own_creds);
         free(call->target);
         free(call->body);
         free(call);
@@ -404,6 +406,7 @@ static void on_http_done(const struct ecs_http_response *resp, void *userdata)
                 res.message = message;
                 res.error_class = awsjson_classify(0, resp->status, code);
         }
+        res.request_id = ecs_http_response_header(resp, "x-amzn-RequestId");
         attempt_done(call, &res);
 }
 
@@ -451,9 +454,21 @@ static void on_credentials(int error, const struct aws_credentials *creds, void 
         attempt_done(call, &res);
 }
 
+static int on_own_credentials(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct awsjson_call *call = userdata;
+
+        call->timer = sd_event_source_disable_unref(call->timer);
+        on_credentials(0, &call->own_creds, call);
+        return 0;
+}
+
 static int attempt_start(struct awsjson_call *call)
 {
         call->attempt++;
+        if (call->own_creds.access_key_id) /* from the loop, as the provider would */
+                return ecs_loop_add_timer(call->client->loop, 0, on_own_credentials, call,
+                                          &call->timer);
         return aws_credential_provider_get(call->client->creds, on_credentials, call,
                                            &call->cred_req);
 }
@@ -495,6 +510,15 @@ int awsjson_call(struct awsjson_client *c, const char *target, json_object *body
                 return -ENOMEM;
         }
         call->body_len = strlen(call->body);
+        if (opts->credentials) {
+                r = aws_credentials_copy(opts->credentials, &call->own_creds);
+                if (r < 0) {
+                        free(call->target);
+                        free(call->body);
+                        free(call);
+                        return r;
+                }
+        }
 
         call->next = c->calls;
         if (c->calls)

@@ -646,6 +646,7 @@ static void setup_endpoints(struct ecs_instance *inst)
                 struct ecs_instance_services svc = {
                     .engine = inst->engine,
                     .credstore = inst->credstore,
+                    .ecs = inst->ecs,
                     .cluster = inst->cfg->cluster,
                     .container_instance_arn = inst->instance_arn,
                     .region = inst->region,

@@ -156,10 +156,8 @@ static void find_owner_by_cgroup(struct ecs_task *t, void *ud)
                 s->owner = t;
 }
 
-/* The task the caller belongs to: found by address, else (a host address) by the cgroup of
- * the process holding the connection. *ret NULL: the caller is outside every task. */
-static int caller_task(struct endpoints *ep, const struct httpd_request *req,
-                       const struct ecs_task **ret)
+int endpoints_caller_task(struct endpoints *ep, const struct httpd_request *req,
+                          const struct ecs_task **ret)
 {
         struct owner_search s = {.ip = req->peer_ip};
         _cleanup_free_ char *cgroup = NULL;
@@ -188,7 +186,7 @@ static bool caller_allowed(struct endpoints *ep, const struct httpd_request *req
 
         if (!ep->p.config->credentials_bound_to_task)
                 return true;
-        int r = caller_task(ep, req, &caller);
+        int r = endpoints_caller_task(ep, req, &caller);
         if (r < 0) {
                 *ret_why = "the calling process could not be identified";
                 return false;

@@ -8,7 +8,12 @@
 #include "ecs/endpoints.h"
 #include "ecs/httpd.h"
 
+struct awsjson_client;
 struct ecs_task;
+
+/* Row flags of the response tables. */
+#define OMIT .flags = JSONMAP_OMIT_EMPTY
+#define STR0 .flags = JSONMAP_NULL_AS_EMPTY
 
 struct endpoints {
         struct endpoints_params p;
@@ -67,6 +72,10 @@ char *endpoints_json_string(const char *text);
 void endpoints_format_time(uint64_t realtime_usec, char buf[static 40]);
 
 /* credentials.c */
+/* The task the caller belongs to, by its address or (a host address) by the cgroup of the
+ * process holding the connection; *ret NULL when it is outside every task. */
+int endpoints_caller_task(struct endpoints *ep, const struct httpd_request *req,
+                          const struct ecs_task **ret);
 void endpoints_credentials(struct endpoints *ep, const struct httpd_request *req,
                            struct httpd_response *resp, int version, const char *id);
 void endpoints_audit(struct endpoints *ep, const struct httpd_request *req, int status,
@@ -75,6 +84,10 @@ void endpoints_audit(struct endpoints *ep, const struct httpd_request *req, int 
 /* metadata.c: true when the path is one of task metadata's (the answer is then set). */
 bool endpoints_metadata_route(struct endpoints *ep, const struct httpd_request *req,
                               struct httpd_response *resp);
+
+/* protection.c: /api/<endpointId>/task-protection/v1/state; true when the path is that. */
+bool endpoints_protection_route(struct endpoints *ep, const struct httpd_request *req,
+                                struct httpd_response *resp);
 
 /* introspection.c */
 void endpoints_introspection_route(struct endpoints *ep, const struct httpd_request *req,

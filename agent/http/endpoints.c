@@ -24,6 +24,8 @@ void endpoints_task_server_handle(struct endpoints *ep, const struct httpd_reque
 {
         const char *p = req->path;
 
+        if (endpoints_protection_route(ep, req, resp))
+                return; /* GET and PUT */
         if (!streq(req->method, "GET") && !streq(req->method, "HEAD")) {
                 resp->status = 405;
                 resp->body = endpoints_json_string("Method not allowed");

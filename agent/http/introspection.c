@@ -42,9 +42,6 @@ struct v1_tasks {
         size_t n_tasks;
 };
 
-#define OMIT .flags = JSONMAP_OMIT_EMPTY
-#define STR0 .flags = JSONMAP_NULL_AS_EMPTY
-
 static const struct jsonmap_field container_fields[] = {
     JSONMAP_STRING("DockerId", struct v1_container, docker_id, STR0),
     JSONMAP_STRING("DockerName", struct v1_container, docker_name, STR0),

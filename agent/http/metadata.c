@@ -2,15 +2,15 @@
  * caller's address (v2) or by the endpoint ID in the path that each container has in
  * ECS_CONTAINER_METADATA_URI[_V4] (v3, v4). Statuses are the agent's own names here, not the
  * backend's. Stats routes come with telemetry. */
+#include "ecs/awsjson.h"
 #include "ecs/config.h"
 #include "ecs/engine.h"
 #include "ecs/jsonmap.h"
 #include "ecs/jsonutil.h"
+#include "ecs/log.h"
+#include "ecs/loop.h"
 #include "ecs/task.h"
 #include "endpoints-internal.h"
-
-#define OMIT .flags = JSONMAP_OMIT_EMPTY
-#define STR0 .flags = JSONMAP_NULL_AS_EMPTY
 
 struct md_limits {
         double cpu;
@@ -46,6 +46,14 @@ struct md_container {
         struct md_health health_storage;
 };
 
+/* Why a WithTags answer lacks tags: what ListTagsForResource answered. */
+struct md_error {
+        const char *field; /* "TaskTags", "ContainerInstanceTags" */
+        char *code, *message, *request_id;
+        int64_t status;
+        const char *resource_arn;
+};
+
 struct md_task {
         const char *cluster, *task_arn, *family, *revision, *desired_status, *known_status;
         struct md_container *containers;
@@ -56,6 +64,9 @@ struct md_task {
         const char *launch_type, *service_name; /* v4 */
         bool fault_injection;                   /* v4 */
         char **container_instance_tags;         /* WithTags */
+        char **task_tags;                       /* WithTags */
+        struct md_error *errors;                /* WithTags, borrowed */
+        size_t n_errors;
         struct md_limits limits_storage;
 };
 
@@ -65,6 +76,17 @@ static const struct jsonmap_field limits_fields[] = {
     JSONMAP_END,
 };
 static const struct jsonmap_type limits_type = JSONMAP_TYPE(struct md_limits, limits_fields);
+
+static const struct jsonmap_field error_fields[] = {
+    JSONMAP_STRING("ErrorField", struct md_error, field, OMIT),
+    JSONMAP_STRING("ErrorCode", struct md_error, code, OMIT),
+    JSONMAP_STRING("ErrorMessage", struct md_error, message, OMIT),
+    JSONMAP_I64("StatusCode", struct md_error, status, OMIT),
+    JSONMAP_STRING("RequestId", struct md_error, request_id, OMIT),
+    JSONMAP_STRING("ResourceARN", struct md_error, resource_arn, OMIT),
+    JSONMAP_END,
+};
+static const struct jsonmap_type error_type = JSONMAP_TYPE(struct md_error, error_fields);
 
 static const struct jsonmap_field health_fields[] = {
     JSONMAP_STRING("status", struct md_health, status),
@@ -129,7 +151,9 @@ static const struct jsonmap_type container_v4_type =
             JSONMAP_CHARS("PullStoppedAt", struct md_task, pull_stopped_at, OMIT),                 \
             JSONMAP_CHARS("ExecutionStoppedAt", struct md_task, execution_stopped_at, OMIT),       \
             JSONMAP_STRING("AvailabilityZone", struct md_task, availability_zone, OMIT),           \
-            JSONMAP_KV("ContainerInstanceTags", struct md_task, container_instance_tags, OMIT)
+            JSONMAP_KV("TaskTags", struct md_task, task_tags, OMIT),                               \
+            JSONMAP_KV("ContainerInstanceTags", struct md_task, container_instance_tags, OMIT),    \
+            JSONMAP_ARRAY("Errors", struct md_task, errors, n_errors, &error_type, OMIT)
 
 static const struct jsonmap_field task_v3_fields[] = {
     TASK_V2_FIELDS(&container_v3_type),
@@ -164,6 +188,7 @@ static void task_done(struct md_task *v)
                 container_done(&v->containers[i]);
         free(v->containers);
         strv_free(v->container_instance_tags);
+        strv_free(v->task_tags);
 }
 
 static int strv_push(char ***l, size_t *n, const char *k, const char *v)
@@ -291,8 +316,7 @@ static int container_view(struct endpoints *ep, const struct ecs_task *t,
         return strings_of(c->docker_host_config, "LogConfig", "Config", &v->log_options, &n);
 }
 
-static int task_view(struct endpoints *ep, const struct ecs_task *t, int version, bool with_tags,
-                     struct md_task *v)
+static int task_view(struct endpoints *ep, const struct ecs_task *t, int version, struct md_task *v)
 {
         *v = (struct md_task){
             .cluster = ep->p.identity.cluster,
@@ -317,14 +341,6 @@ static int task_view(struct endpoints *ep, const struct ecs_task *t, int version
         if (version >= 4) {
                 v->launch_type = isempty(t->launch_type) ? "EC2" : t->launch_type;
                 v->service_name = t->service_name;
-        }
-        if (with_tags) {
-                size_t n = 0;
-                for (size_t i = 0; i < ep->p.config->n_container_instance_tags; i++)
-                        if (strv_push(&v->container_instance_tags, &n,
-                                      ep->p.config->container_instance_tags[i].key,
-                                      ep->p.config->container_instance_tags[i].value) < 0)
-                                return -ENOMEM;
         }
         v->containers = calloc(t->n_containers + 1, sizeof(*v->containers));
         if (!v->containers)
@@ -388,15 +404,187 @@ static void answer_view(struct httpd_response *resp, const struct jsonmap_type *
         resp->status = resp->body ? 200 : 500;
 }
 
+/* tags: the fetched tags (taken over) and why some are missing; NULL without WithTags. */
+struct fetched_tags {
+        char **tags[2]; /* task, container instance */
+        struct md_error errors[2];
+        size_t n_errors;
+};
+
+static void answer_task_tagged(struct endpoints *ep, struct httpd_response *resp,
+                               const struct ecs_task *t, int version, struct fetched_tags *tags)
+{
+        struct md_task v;
+        if (task_view(ep, t, version, &v) < 0)
+                resp->status = 500;
+        else {
+                if (tags) {
+                        v.task_tags = TAKE_PTR(tags->tags[0]);
+                        v.container_instance_tags = TAKE_PTR(tags->tags[1]);
+                        v.errors = tags->errors;
+                        v.n_errors = tags->n_errors;
+                }
+                answer_view(resp, version >= 4 ? &task_v4_type : &task_v3_type, &v);
+        }
+        task_done(&v);
+}
+
+/* ---- WithTags: the task's and the instance's tags from ListTagsForResource (§7.4) ---- */
+
+#define TAGS_CALL_TIMEOUT_USEC (4 * USEC_PER_SEC) /* within the server's 5 s deadline */
+
+struct tags_fetch;
+
+struct tags_part {
+        struct tags_fetch *f;
+        unsigned index;
+};
+
+struct tags_fetch {
+        struct endpoints *ep;
+        struct httpd_reply *reply;
+        struct awsjson_call *calls[2];
+        struct tags_part parts[2]; /* each call's userdata */
+        char *arns[2];
+        int version;
+        unsigned pending;
+        struct fetched_tags got;
+};
+
+static void tags_fetch_free(struct tags_fetch *f)
+{
+        for (unsigned i = 0; i < 2; i++) {
+                awsjson_call_cancel(f->calls[i]);
+                strv_free(f->got.tags[i]);
+                free(f->arns[i]);
+        }
+        for (size_t i = 0; i < f->got.n_errors; i++) {
+                free(f->got.errors[i].code);
+                free(f->got.errors[i].message);
+                free(f->got.errors[i].request_id);
+        }
+        free(f);
+}
+
+static int tags_of(json_object *response, char ***ret)
+{
+        json_object *a = json_get_array(response, "tags", NULL);
+        size_t n = 0;
+
+        for (size_t i = 0; a && i < json_object_array_length(a); i++) {
+                json_object *tag = json_object_array_get_idx(a, i);
+                const char *k = json_get_string(tag, "key", NULL);
+                if (!isempty(k) && strv_push(ret, &n, k, json_get_string(tag, "value", NULL)) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static void tags_record(struct tags_fetch *f, unsigned i, const struct awsjson_result *res)
+{
+        static const char *const fields[2] = {"TaskTags", "ContainerInstanceTags"};
+
+        if (res->error_class == AWSJSON_OK && tags_of(res->response, &f->got.tags[i]) >= 0)
+                return;
+        struct md_error *e = &f->got.errors[f->got.n_errors++];
+        *e = (struct md_error){
+            .field = fields[i],
+            .code = strdup(res->code ? res->code : "ServerException"),
+            .message = strdup(res->message     ? res->message
+                              : res->error < 0 ? strerror(-res->error)
+                                               : "Unexpected error occurred"),
+            .request_id = res->request_id ? strdup(res->request_id) : NULL,
+            .status = res->status,
+            .resource_arn = f->arns[i],
+        };
+        log_warning("ListTagsForResource %s: %s", f->arns[i], strempty(e->code));
+}
+
+static void on_tags(const struct awsjson_result *res, void *ud)
+{
+        struct tags_part *part = ud;
+        struct tags_fetch *f = part->f;
+        unsigned i = part->index;
+
+        f->calls[i] = NULL;
+        tags_record(f, i, res);
+        if (--f->pending > 0)
+                return;
+        /* The task is looked up again: it may have gone while ECS answered. */
+        struct httpd_response resp = {0};
+        const struct ecs_task *t = engine_get_task(f->ep->p.engine, f->arns[0]);
+        if (t)
+                answer_task_tagged(f->ep, &resp, t, f->version, &f->got);
+        else
+                answer_string(&resp, 404, "%s", "Task not found");
+        httpd_reply_send(f->reply, &resp);
+        tags_fetch_free(f);
+}
+
+static void on_tags_connection_gone(void *ud)
+{
+        tags_fetch_free(ud);
+}
+
+static int tags_call(struct tags_fetch *f, unsigned i)
+{
+        _cleanup_json_ json_object *body = json_object_new_object();
+        struct awsjson_call_opts opts = {.timeout_usec = TAGS_CALL_TIMEOUT_USEC, .max_attempts = 1};
+        int r;
+
+        if (!body || json_add_string(body, "resourceArn", f->arns[i]) < 0)
+                return -ENOMEM;
+        f->parts[i] = (struct tags_part){.f = f, .index = i};
+        r = awsjson_call(f->ep->p.ecs, "AmazonEC2ContainerServiceV20141113.ListTagsForResource",
+                         body, &opts, on_tags, &f->parts[i], &f->calls[i]);
+        if (r >= 0)
+                f->pending++;
+        return r;
+}
+
+/* Starts the two calls and defers the answer; < 0 when that cannot be (then answer now). */
+static int tags_start(struct endpoints *ep, struct httpd_response *resp, const struct ecs_task *t,
+                      int version)
+{
+        struct tags_fetch *f;
+        int r = -ENOMEM;
+
+        if (!ep->p.ecs || isempty(ep->p.identity.container_instance_arn))
+                return -EOPNOTSUPP;
+        f = calloc(1, sizeof(*f));
+        if (!f)
+                return -ENOMEM;
+        f->ep = ep;
+        f->version = version;
+        f->arns[0] = strdup(t->arn);
+        f->arns[1] = strdup(ep->p.identity.container_instance_arn);
+        if (f->arns[0] && f->arns[1] && (r = tags_call(f, 0)) >= 0)
+                r = tags_call(f, 1);
+        if (r >= 0 && !(f->reply = httpd_defer(resp, on_tags_connection_gone, f)))
+                r = -EOPNOTSUPP;
+        if (r < 0) {
+                tags_fetch_free(f); /* cancels what was started */
+        }
+        return r;
+}
+
 static void answer_task(struct endpoints *ep, struct httpd_response *resp, const struct ecs_task *t,
                         int version, bool with_tags)
 {
-        struct md_task v;
-        if (task_view(ep, t, version, with_tags, &v) < 0)
-                resp->status = 500;
-        else
-                answer_view(resp, version >= 4 ? &task_v4_type : &task_v3_type, &v);
-        task_done(&v);
+        if (with_tags) {
+                int r = tags_start(ep, resp, t, version);
+                if (r >= 0)
+                        return;
+                /* Told as the official agent tells a failed lookup: in Errors. */
+                struct fetched_tags none = {.n_errors = 1};
+                none.errors[0] =
+                    (struct md_error){.field = "TaskTags",
+                                      .code = (char *)"ServerException",
+                                      .message = (char *)"The ECS API is not available",
+                                      .resource_arn = t->arn};
+                return answer_task_tagged(ep, resp, t, version, &none);
+        }
+        answer_task_tagged(ep, resp, t, version, NULL);
 }
 
 static void answer_container(struct endpoints *ep, struct httpd_response *resp,

@@ -27,9 +27,11 @@ struct conn {
         sd_event_source *io, *timer;
         struct strbuf in, out;
         size_t written;
-        bool writing;     /* an answer is being sent; nothing else is read meanwhile */
-        bool close_after; /* the answer ends the connection */
-        bool secret;      /* the answer being sent is wiped once written */
+        bool writing;              /* an answer is being sent; nothing else is read meanwhile */
+        bool close_after;          /* the answer ends the connection */
+        bool secret;               /* the answer being sent is wiped once written */
+        bool head_only;            /* the request being answered is a HEAD */
+        struct httpd_reply *reply; /* a handler's answer to come (httpd_defer) */
         char peer_ip[INET6_ADDRSTRLEN], local_ip[INET6_ADDRSTRLEN];
         uint16_t peer_port, local_port;
 };
@@ -39,6 +41,12 @@ struct bucket {
         char ip[INET6_ADDRSTRLEN];
         double tokens;
         uint64_t last_usec;
+};
+
+struct httpd_reply {
+        struct conn *conn;
+        void (*on_gone)(void *userdata);
+        void *userdata;
 };
 
 struct httpd {
@@ -63,6 +71,11 @@ static void conn_free(struct conn *c)
                         break;
                 }
         s->n_conns--;
+        if (c->reply) {
+                struct httpd_reply *reply = TAKE_PTR(c->reply);
+                reply->on_gone(reply->userdata);
+                free(reply);
+        }
         sd_event_source_disable_unref(c->io);
         sd_event_source_disable_unref(c->timer);
         safe_close(c->fd);
@@ -169,7 +182,7 @@ static int conn_process(struct conn *c)
         strbuf_consume(&c->in, p.consumed);
 
         bool head = streq(p.req.method, "HEAD");
-        struct httpd_response resp = {.status = 404};
+        struct httpd_response resp = {.status = 404, .conn_ = c};
         if (s->p.rate_steady && !bucket_take(s, c->peer_ip)) {
                 resp.status = 429;
                 if (s->p.on_throttled)
@@ -177,6 +190,17 @@ static int conn_process(struct conn *c)
                 r = conn_respond(c, head, 429, "text/plain", HTTPD_THROTTLED_BODY);
         } else {
                 s->p.handler(&p.req, &resp, s->p.userdata);
+                if (resp.reply_) {
+                        /* Answered later: nothing else is read meanwhile, and the deadline
+                         * of this phase still holds. */
+                        c->reply = resp.reply_;
+                        c->head_only = head;
+                        c->writing = true;
+                        free(resp.body);
+                        httpd_parsed_done(&p);
+                        r = sd_event_source_set_io_events(c->io, 0);
+                        return r < 0 ? r : conn_arm_timer(c);
+                }
                 r = conn_respond(c, head, resp.status, resp.content_type, resp.body);
         }
         if (resp.secret && resp.body)
@@ -190,6 +214,8 @@ static int conn_process(struct conn *c)
 static void conn_write(struct conn *c)
 {
         for (;;) {
+                if (c->reply)
+                        return; /* a deferred answer: httpd_reply_send() writes it */
                 while (c->written < c->out.len) {
                         ssize_t k = send(c->fd, c->out.data + c->written, c->out.len - c->written,
                                          MSG_NOSIGNAL);
@@ -228,6 +254,12 @@ static int on_conn_io(sd_event_source *src, int fd, uint32_t revents, void *ud)
         struct conn *c = ud;
         char buf[4096];
 
+        if (c->reply) {
+                /* Only hang-ups and errors are reported while an answer is awaited. */
+                if (revents & (EPOLLHUP | EPOLLERR))
+                        conn_free(c);
+                return 0;
+        }
         if (c->writing) {
                 conn_write(c);
                 return 0;
@@ -259,6 +291,42 @@ static int on_conn_io(sd_event_source *src, int fd, uint32_t revents, void *ud)
                 }
         }
         return 0;
+}
+
+struct httpd_reply *httpd_defer(struct httpd_response *resp, void (*on_gone)(void *userdata),
+                                void *userdata)
+{
+        struct httpd_reply *reply;
+
+        if (!resp->conn_ || resp->reply_ || !on_gone)
+                return NULL;
+        reply = calloc(1, sizeof(*reply));
+        if (!reply)
+                return NULL;
+        reply->conn = resp->conn_;
+        reply->on_gone = on_gone;
+        reply->userdata = userdata;
+        resp->reply_ = reply;
+        return reply;
+}
+
+void httpd_reply_send(struct httpd_reply *reply, struct httpd_response *resp)
+{
+        struct conn *c = reply->conn;
+        int r;
+
+        c->reply = NULL;
+        free(reply);
+        c->writing = false;
+        r = conn_respond(c, c->head_only, resp->status, resp->content_type, resp->body);
+        c->secret = resp->secret;
+        if (resp->secret && resp->body)
+                explicit_bzero(resp->body, strlen(resp->body));
+        resp->body = mfree(resp->body);
+        if (r < 0)
+                conn_free(c);
+        else
+                conn_write(c);
 }
 
 static void addr_text(const struct sockaddr_storage *ss, char *ip, size_t size, uint16_t *port)

@@ -10,9 +10,6 @@
 #include "ecs/task.h"
 #include "endpoints-internal.h"
 
-#define OMIT .flags = JSONMAP_OMIT_EMPTY
-#define STR0 .flags = JSONMAP_NULL_AS_EMPTY
-
 static const struct jsonmap_field port_fields[] = {
     JSONMAP_U16("ContainerPort", struct view_port, container_port, OMIT),
     JSONMAP_STRING("Protocol", struct view_port, protocol, OMIT),

@@ -49,14 +49,15 @@ struct awsjson_client *awsjson_client_free(struct awsjson_client *c);
 
 struct awsjson_result {
         enum awsjson_error_class error_class;
-        int error;             /* 0, or -ETIMEDOUT/-ECONNREFUSED/... (transport), -ENOKEY (no
-                                * credentials), -EBADMSG (2xx body not JSON), -EREMOTEIO (an AWS
-                                * error: see code and message) */
-        long status;           /* HTTP status of the last attempt, 0 without one */
-        const char *code;      /* AWS error code, e.g. "ClientException"; NULL when none */
-        const char *message;   /* AWS error message; NULL when none */
-        json_object *response; /* parsed body when ok (an empty body reads as {}); borrowed:
-                                * json_object_get() it to keep it */
+        int error;              /* 0, or -ETIMEDOUT/-ECONNREFUSED/... (transport), -ENOKEY (no
+                                 * credentials), -EBADMSG (2xx body not JSON), -EREMOTEIO (an AWS
+                                 * error: see code and message) */
+        long status;            /* HTTP status of the last attempt, 0 without one */
+        const char *code;       /* AWS error code, e.g. "ClientException"; NULL when none */
+        const char *message;    /* AWS error message; NULL when none */
+        json_object *response;  /* parsed body when ok (an empty body reads as {}); borrowed:
+                                 * json_object_get() it to keep it */
+        const char *request_id; /* the server's x-amzn-RequestId; NULL when none */
         unsigned attempts;
 };
 
@@ -70,6 +71,9 @@ struct awsjson_call_opts {
                                              * up to +100 % jitter */
         awsjson_retry_delay_fn retry_delay; /* overrides backoff when set */
         void *retry_userdata;
+        /* Signs with these (copied, wiped when the call ends) instead of the client's
+         * provider: a call made on behalf of a task, with its role. */
+        const struct aws_credentials *credentials;
 };
 
 /* Called once when the call ends (success, final error, or attempts exhausted), never from

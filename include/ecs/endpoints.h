@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct awsjson_client;
 struct credstore;
 struct ecs_config;
 struct ecs_loop;
@@ -29,6 +30,10 @@ struct endpoints_params {
         const struct ecs_config *config;
         struct engine *engine;
         struct credstore *credstore;
+        /* The agent's ECS API client (borrowed; outlives the endpoints): ListTagsForResource
+         * with the instance's credentials, task protection with a task's. NULL: those
+         * answer an error. */
+        struct awsjson_client *ecs;
         struct endpoints_identity identity;
         /* Where to listen; NULL: the official addresses. For tests. */
         const char *task_server_ip;   /* 127.0.0.1 (and 169.254.170.2:80) */

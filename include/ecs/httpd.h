@@ -43,11 +43,16 @@ struct httpd_request {
         uint16_t local_port;
 };
 
+struct httpd_reply;
+
 struct httpd_response {
         int status;
         const char *content_type; /* NULL = application/json */
         char *body;               /* malloc'ed, taken over; NULL = empty */
         bool secret;              /* the body is wiped from memory once sent */
+        /* The server's, for httpd_defer(). */
+        void *conn_;
+        struct httpd_reply *reply_;
 };
 
 typedef void (*httpd_handler_fn)(const struct httpd_request *req, struct httpd_response *resp,
@@ -67,6 +72,18 @@ int httpd_new(struct ecs_loop *loop, const struct httpd_params *p, struct httpd 
 /* Listens on ip:port. The address may not exist yet (IP_FREEBIND). */
 int httpd_listen(struct httpd *s, const char *ip, uint16_t port);
 struct httpd *httpd_free(struct httpd *s);
+/* For a handler whose answer needs a call elsewhere (the ECS API): the answer is sent later
+ * with httpd_reply_send(), and the handler returns leaving resp unset. The connection reads
+ * nothing more meanwhile and still ends at the phase deadline. on_gone(userdata) runs if the
+ * connection ends first (deadline, client gone, server freed): the reply is then freed and
+ * must not be used. NULL (answer at once instead) when the request did not come through a
+ * server (a handler called directly) or on allocation failure. */
+struct httpd_reply *httpd_defer(struct httpd_response *resp, void (*on_gone)(void *userdata),
+                                void *userdata);
+/* Sends the answer (status, content type, body -- taken over -- and secret of resp) and frees
+ * the reply. */
+void httpd_reply_send(struct httpd_reply *reply, struct httpd_response *resp);
+
 /* Connections now open, for tests and the benchmark. */
 unsigned httpd_connection_count(const struct httpd *s);
 

@@ -14,6 +14,7 @@ struct ecs_instance;
 #define ECS_EXIT_ERROR    1
 #define ECS_EXIT_TERMINAL 5
 
+struct awsjson_client;
 struct credstore;
 struct engine;
 
@@ -21,6 +22,7 @@ struct engine;
 struct ecs_instance_services {
         struct engine *engine;
         struct credstore *credstore;
+        struct awsjson_client *ecs; /* the ECS API client, alive until the instance is freed */
         const char *cluster;
         const char *container_instance_arn;
         const char *region;

@@ -315,6 +315,67 @@ class EcsOps:
         tasklib.stop_task(self.cp, t, reason or "Task stopped by user", "UserInitiated")
         return {"task": self.cp.view_task(t)}
 
+    # ==================================================== task protection
+    def _protection_targets(self, p, ctx):
+        """The tasks named in p: (found records, MISSING failures). A caller holding role
+        credentials issued to a task (ecs-local's stand-in for an IAM policy) may only act
+        on that task."""
+        cluster = self.cp.cluster(p.get("cluster"))
+        name = cluster["clusterName"]
+        refs = p.get("tasks")
+        if not isinstance(refs, list) or not refs:
+            raise errors.invalid("tasks must name at least one task.")
+        _check_count(refs, "tasks", 1, 10)
+        own = ((ctx.caller.entry or {}).get("taskArn") if ctx.caller else None)
+        found, failures = [], []
+        for ref in refs:
+            t = self.cp.task(name, ref) if isinstance(ref, str) else None
+            if t is None or t["lastStatus"] == "STOPPED":
+                arn = ref if isinstance(ref, str) and ref.startswith("arn:") else \
+                    self.cp.arns.task(name, str(ref))
+                failures.append({"arn": arn, "reason": "MISSING"})
+                continue
+            if own and own != t["taskArn"]:
+                raise AwsError("AccessDeniedException",
+                               "The role of another task may not change this task's "
+                               "protection.")
+            if not t.get("serviceArn"):
+                failures.append({"arn": t["taskArn"], "reason": "TASK_NOT_VALID",
+                                 "detail": "The task is not part of a service."})
+                continue
+            found.append(t)
+        return found, failures
+
+    @staticmethod
+    def _protection_view(t):
+        until = t.get("protectedUntil") or 0
+        if until > time.time():
+            return {"taskArn": t["taskArn"], "protectionEnabled": True,
+                    "expirationDate": round(until, 3)}
+        return {"taskArn": t["taskArn"], "protectionEnabled": False}
+
+    def UpdateTaskProtection(self, p, ctx):
+        enabled = p.get("protectionEnabled")
+        if not isinstance(enabled, bool):
+            raise errors.invalid("protectionEnabled must be true or false.")
+        minutes = p.get("expiresInMinutes", 120)
+        if not isinstance(minutes, int) or isinstance(minutes, bool) or \
+                not 1 <= minutes <= 2880:
+            raise errors.invalid("expiresInMinutes must be between 1 and 2880.")
+        found, failures = self._protection_targets(p, ctx)
+        for t in found:
+            t["protectedUntil"] = time.time() + 60 * minutes if enabled else 0
+        if found:
+            self.cp.changed()
+            self.cp.scheduler.kick()
+        return {"protectedTasks": [self._protection_view(t) for t in found],
+                "failures": failures}
+
+    def GetTaskProtection(self, p, ctx):
+        found, failures = self._protection_targets(p, ctx)
+        return {"protectedTasks": [self._protection_view(t) for t in found],
+                "failures": failures}
+
     def _describe_in_cluster(self, p, key, most, find, arn_of, view):
         """Describe* of resources inside one cluster: the found ones through
         ``view``, each missing one as a MISSING failure with its full ARN."""

@@ -39,6 +39,11 @@ def _int_value(r):
     return 0
 
 
+def protected(task):
+    """Under scale-in protection (UpdateTaskProtection) now."""
+    return (task.get("protectedUntil") or 0) > time.time()
+
+
 def requirements(td, overrides=None):
     overrides = overrides or {}
     cov = container_overrides(overrides)
@@ -279,11 +284,18 @@ class Scheduler:
         min_healthy = math.ceil(desired * conf.get("minimumHealthyPercent", 100) / 100)
         primary["desiredCount"] = desired
 
-        # scale down: stop surplus primary tasks, pending ones first
+        # scale down: stop surplus primary tasks, pending ones first; a task under scale-in
+        # protection (UpdateTaskProtection) stays until its protection ends
         if len(prim) > desired:
-            surplus = sorted(prim, key=lambda t: (t["lastStatus"] == "RUNNING", -t["createdAt"]))
+            free = [t for t in prim if not protected(t)]
+            surplus = sorted(free, key=lambda t: (t["lastStatus"] == "RUNNING", -t["createdAt"]))
             for t in surplus[: len(prim) - desired]:
                 self._stop(svc, t, f"Scaling activity initiated by (deployment {primary['id']})")
+            held = len(prim) - desired - len(surplus[: len(prim) - desired])
+            if held > 0 and time.time() - svc.get("lastProtectionEventAt", 0) > 60:
+                svc["lastProtectionEventAt"] = time.time()
+                self._event(svc, f"(service {name}) was unable to scale in due to (reason: "
+                                 f"{held} tasks under protection).")
             prim = [t for t in prim if t["desiredStatus"] != "STOPPED"]
 
         # start missing primary tasks within maximumPercent
@@ -325,6 +337,8 @@ class Scheduler:
         # retire old-deployment and draining-instance tasks once enough primary ones run
         running_prim = sum(1 for t in prim if t["lastStatus"] == "RUNNING")
         for t in sorted(old, key=lambda t: t["createdAt"]):
+            if protected(t):
+                continue  # replaced once its protection ends
             others = running_prim + sum(1 for o in old if o is not t and o["desiredStatus"] != "STOPPED"
                                         and o["lastStatus"] == "RUNNING")
             if others >= min_healthy or len(prim) + len(old) > max_total:

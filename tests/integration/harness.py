@@ -216,6 +216,8 @@ class ControlPlane:
                 "--launch-type", "EXTERNAL", "--count", str(count)]
         if "overrides" in kw:
             args += ["--overrides", json.dumps(kw["overrides"])]
+        if "tags" in kw:
+            args += ["--tags", json.dumps(kw["tags"])]
         out = self.aws(*args)
         assert not out.get("failures"), out["failures"]
         return [t["taskArn"] for t in out["tasks"]]

@@ -226,3 +226,157 @@ def test_awsvpc_task_on_a_simulated_eni(tmpdir_path, block_imds):
         subnet.remove(mac or "none")
         if not bridge_before:
             ip("link", "del", BRIDGE, check=False)
+
+
+class Forwarder:
+    """A TCP relay from an address inside a namespace to a port on the host's loopback: a
+    listening socket created in the namespace (setns in this thread only), connections
+    relayed from the host's side. Lets a task on the simulated subnet reach the control
+    plane with no route or NAT on the host."""
+
+    def __init__(self, ns, addr, port, target_port):
+        import ctypes
+        import socket
+        import threading
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        ready = threading.Event()
+        self.error = None
+
+        def serve():
+            host_ns = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+            sub_ns = os.open(f"/var/run/netns/{ns}", os.O_RDONLY)
+            try:
+                if libc.setns(sub_ns, 0x40000000) != 0:  # CLONE_NEWNET
+                    raise OSError(ctypes.get_errno(), "setns")
+                self.sock = socket.create_server((addr, port))
+                if libc.setns(host_ns, 0x40000000) != 0:
+                    raise OSError(ctypes.get_errno(), "setns back")
+            except OSError as e:
+                self.error = e
+                return
+            finally:
+                os.close(host_ns)
+                os.close(sub_ns)
+                ready.set()
+            while True:
+                try:
+                    conn, _ = self.sock.accept()
+                except OSError:
+                    return
+                threading.Thread(target=self.relay, args=(conn, target_port),
+                                 daemon=True).start()
+
+        threading.Thread(target=serve, daemon=True).start()
+        ready.wait(10)
+        assert self.error is None, self.error
+
+    @staticmethod
+    def relay(conn, target_port):
+        import socket
+        import threading
+        up = socket.create_connection(("127.0.0.1", target_port))
+
+        def pipe(a, b):
+            try:
+                while (data := a.recv(65536)):
+                    b.sendall(data)
+            except OSError:
+                pass
+            finally:
+                for s in (a, b):
+                    try:
+                        s.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+        threading.Thread(target=pipe, args=(up, conn), daemon=True).start()
+        pipe(conn, up)
+
+    def close(self):
+        self.sock.close()
+
+
+def test_awsvpc_task_role_with_unmodified_clients(tmpdir_path):
+    """In an awsvpc task with a task role: the AWS CLI and botocore find the role's
+    credentials through the ENI's namespace (169.254.170.2 over ecs-bridge), the control
+    plane sees the task's role, and curl of the v4 task metadata shows the ENI's network
+    and the control plane's view of the task."""
+    from test_credentials import BOTOCORE_CHAIN, DEBIAN, ROLE, have_debian_image
+    assert have_debian_image(), f"{DEBIAN} missing: scripts/test-images.sh builds it"
+    imds_port = harness.free_port()
+    cp = harness.ControlPlane(tmpdir_path, extra_args=[
+        "--imds", f"127.0.0.1:{imds_port}", "--imds-instance-id", "i-0a1b2c3d4e5f60719",
+        "--eni-subnet", "10.0.2.0/24"]).start()
+    cluster = harness.unique()
+    subnet = Subnet("10.0.2.1/24")
+    mac = fwd = None
+    bridge_before = any(l["ifname"] == BRIDGE for l in links())
+    agent_dir = os.path.join(tmpdir_path, "agent")
+    os.makedirs(agent_dir)
+    agent = harness.Agent(agent_dir, cluster, cp.url,
+                          {"ECS_EXTERNAL": "false", "ECS_ENABLE_TASK_ENI": "true",
+                           "ECS_ENABLE_TASK_IAM_ROLE": "true",
+                           "ECS_IMAGE_PULL_BEHAVIOR": "prefer-cached"},
+                          env={"AWS_EC2_METADATA_SERVICE_ENDPOINT":
+                               f"http://127.0.0.1:{imds_port}"})
+    try:
+        cp.create_cluster(cluster)
+        agent.start()
+        registered(cp, cluster, agent)
+        cp.register("vpc-cli", [{"name": "app", "image": DEBIAN, "essential": True,
+                                 "memory": 128, "command": ["sleep", "600"]}],
+                    network_mode="awsvpc", task_role_arn=ROLE)
+        out = cp.aws("ecs", "run-task", "--cluster", cluster, "--task-definition", "vpc-cli",
+                     "--launch-type", "EC2", "--network-configuration",
+                     json.dumps({"awsvpcConfiguration": {"subnets": ["subnet-0abc"]}}))
+        arn = out["tasks"][0]["taskArn"]
+        eni = attachment(cp.describe_task(cluster, arn))
+        mac, eni_ip = eni["macAddress"], eni["privateIPv4Address"]
+        subnet.plug_eni(mac, servers=False)
+        task = cp.wait_task(cluster, arn, "RUNNING", timeout=90)
+        app = task["containers"][0]["runtimeId"]
+        cp_port = int(cp.url.rsplit(":", 1)[1])
+        fwd = Forwarder(subnet.ns, "10.0.2.1", 8443, cp_port)
+        endpoint = "http://10.0.2.1:8443"
+
+        # The AWS CLI, nothing configured but the region and the endpoint.
+        p = subprocess.run(["docker", "exec", "-e", "AWS_DEFAULT_REGION=" + harness.REGION, app,
+                            "aws", "--endpoint-url", endpoint, "sts", "get-caller-identity"],
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        task_id = arn.rsplit("/", 1)[1]
+        assert json.loads(p.stdout)["Arn"] == \
+            f"arn:aws:sts::123456789012:assumed-role/ecs-it-task-role/{task_id}"
+        # botocore's default chain: the container provider.
+        p = subprocess.run(["docker", "exec", app, "python3", "-c", BOTOCORE_CHAIN],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        assert json.loads(p.stdout)["method"] == "container-role"
+
+        # curl of the v4 task metadata: the ENI's network, the control plane's task.
+        p = subprocess.run(["docker", "exec", app, "sh", "-c",
+                            "curl -s $ECS_CONTAINER_METADATA_URI_V4/task"],
+                           capture_output=True, text=True, timeout=30)
+        meta = json.loads(p.stdout)
+        desc = cp.describe_task(cluster, arn)
+        assert (meta["TaskARN"], meta["Family"], meta["KnownStatus"]) == \
+            (arn, "vpc-cli", desc["lastStatus"])
+        net = meta["Containers"][0]["Networks"][0]
+        assert net["NetworkMode"] == "awsvpc" and net["IPv4Addresses"] == [eni_ip], net
+        assert net["MACAddress"] == mac, net
+        assert meta["Containers"][0]["DockerId"] == app
+        assert meta["Containers"][0]["ContainerARN"] == desc["containers"][0]["containerArn"]
+
+        cp.stop_task(cluster, arn)
+        cp.wait_task(cluster, arn, "STOPPED", timeout=60)
+    except BaseException:
+        print(f"--- agent log (tail) ---\n{agent.read_log()[-8000:]}")
+        raise
+    finally:
+        if fwd:
+            fwd.close()
+        agent.kill()
+        cp.stop()
+        harness.remove_containers_of(cluster)
+        subnet.remove(mac or "none")
+        if not bridge_before:
+            ip("link", "del", BRIDGE, check=False)

@@ -295,3 +295,70 @@ def test_credentials_and_metadata_survive_a_sigkill(cp, cluster, make_agent):
                 assert after["SecretAccessKey"].encode() not in data, name
     finally:
         again.kill()
+
+
+def burst(port, path, n, out):
+    """n pipelined GETs on one keep-alive connection, in rounds of 50; counts the statuses."""
+    import socket
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    req = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+    buf = b""
+    try:
+        for _ in range(n // 50):
+            s.sendall(req * 50)
+            got = 0
+            while got < 50:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return
+                buf += chunk
+                while True:
+                    head, sep, rest = buf.partition(b"\r\n\r\n")
+                    if not sep:
+                        break
+                    length = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
+                    if len(rest) < length:
+                        break
+                    status = int(head.split(b" ", 2)[1])
+                    out[status] = out.get(status, 0) + 1
+                    buf = rest[length:]
+                    got += 1
+    finally:
+        s.close()
+
+
+def test_request_burst_is_limited_and_harms_no_one(cp, cluster, make_agent):
+    """10 000 requests from one client in a burst: past its allowance they get 429, while the
+    agent's ACS session answers a heartbeat and a task is served its credentials meanwhile."""
+    import threading
+    agent, ci, tasks = start(cp, cluster, make_agent, count=1)
+    cid = tasks[0]["containers"][0]["runtimeId"]
+    uri = container_env(cid)["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"]
+    counts = [{} for _ in range(20)]
+    threads = [threading.Thread(target=burst, args=(51679, "/v2/credentials/none", 500, c))
+               for c in counts]
+    before = len(cp.admin("GET", "/acs/messages?type=HeartbeatAckRequest")["messages"])
+    for t in threads:
+        t.start()
+    # While it lasts: the control plane's heartbeat is acknowledged, the task gets its own.
+    cp.admin("POST", "/acs/heartbeat", {})
+    harness.wait_for(lambda: len(cp.admin("GET", "/acs/messages?type=HeartbeatAckRequest")
+                                 ["messages"]) > before, timeout=10, what="heartbeat ack")
+    status, creds = answer(fetch(cid, "169.254.170.2", uri))
+    during = any(t.is_alive() for t in threads)
+    for t in threads:
+        t.join()
+    total = {}
+    for c in counts:
+        for k, v in c.items():
+            total[k] = total.get(k, 0) + v
+    assert sum(total.values()) == 10000, total
+    # The limit (40/s, bursts of 60) allowed a few hundred at most; the rest were refused.
+    assert total.get(429, 0) >= 9000, total
+    assert set(total) <= {400, 429}, total
+    assert status == 200 and creds["RoleArn"] == ROLE, creds
+    assert agent.alive()
+    # Throttled credentials requests are audited.
+    with open(agent.audit_log) as f:
+        assert sum(" 429 " in line for line in f) >= 9000
+    print(f"burst: {total}, still bursting during the checks: {during}")

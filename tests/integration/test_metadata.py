@@ -10,15 +10,15 @@ from test_credentials import answer, container_env
 from test_endpoints import fetch
 
 
-def start(cp, cluster, make_agent):
+def start(cp, cluster, make_agent, settings=None, tags=None):
     cp.register("meta", [{"name": "main", "image": harness.BUSYBOX, "essential": True,
                           "memory": 32, "cpu": 128, "command": ["sleep", "300"],
                           "dockerLabels": {"team": "it"},
                           "portMappings": [{"containerPort": 8080, "hostPort": 0}]}],
                 cpu="256", memory="512")
-    agent = make_agent({"ECS_IMAGE_PULL_BEHAVIOR": "prefer-cached"})
+    agent = make_agent(dict({"ECS_IMAGE_PULL_BEHAVIOR": "prefer-cached"}, **(settings or {})))
     ci = registered(cp, cluster, agent)
-    arn = cp.run_task(cluster, "meta")[0]
+    arn = cp.run_task(cluster, "meta", **({"tags": tags} if tags else {}))[0]
     task = cp.wait_task(cluster, arn, "RUNNING")
     return agent, ci, task
 
@@ -92,3 +92,45 @@ def test_metadata_v4_v3_v2(cp, cluster, make_agent):
     assert status == 404 and body.startswith("V4 task metadata handler: "), body
     status, body = answer(fetch(cid, "169.254.170.2", "/v3/nope"))
     assert status == 500 and body.startswith("V3 container metadata handler: "), body
+
+
+def test_metadata_with_tags_from_the_control_plane(cp, cluster, make_agent):
+    """…WithTags asks ECS (ListTagsForResource) at each request: the task's and the
+    instance's tags as the control plane has them now, and an ECS failure in Errors."""
+    agent, ci, task = start(cp, cluster, make_agent,
+                            {"ECS_CONTAINER_INSTANCE_TAGS": json.dumps({"rack": "r7"})},
+                            tags=[{"key": "team", "value": "blue"}])
+    cid = task["containers"][0]["runtimeId"]
+    v4 = container_env(cid)["ECS_CONTAINER_METADATA_URI_V4"]
+    status, t = get(cid, v4 + "/taskWithTags")
+    assert status == 200, t
+    assert t["TaskTags"] == {"team": "blue"}, t
+    assert t["ContainerInstanceTags"] == {"rack": "r7"}, t
+    assert "Errors" not in t and t["TaskARN"] == task["taskArn"]
+    assert [c["DockerId"] for c in t["Containers"]] == [cid]
+    # Plain /task carries no tags.
+    status, plain = get(cid, v4 + "/task")
+    assert status == 200 and "TaskTags" not in plain and "ContainerInstanceTags" not in plain
+
+    # Tagged after launch: seen at once, so it is the control plane's answer, not the payload.
+    cp.aws("ecs", "tag-resource", "--resource-arn", task["taskArn"],
+           "--tags", json.dumps([{"key": "stage", "value": "prod"}]))
+    status, t = get(cid, v4 + "/taskWithTags")
+    assert status == 200 and t["TaskTags"] == {"team": "blue", "stage": "prod"}, t
+    status, t2 = answer(fetch(cid, "169.254.170.2", "/v2/metadataWithTags"))
+    assert status == 200 and t2["TaskTags"] == {"team": "blue", "stage": "prod"}, t2
+    status, t3 = get(cid, container_env(cid)["ECS_CONTAINER_METADATA_URI"] + "/taskWithTags")
+    assert status == 200 and t3["ContainerInstanceTags"] == {"rack": "r7"}, t3
+
+    # ECS refuses one of the two calls: the answer still comes, that side in Errors.
+    cp.admin("POST", "/faults", {"kind": "bad_signature", "count": 1, "scope": "api"})
+    status, t = get(cid, v4 + "/taskWithTags")
+    assert status == 200, t
+    assert len(t["Errors"]) == 1, t
+    e = t["Errors"][0]
+    assert e["ErrorCode"] == "InvalidSignatureException" and e["StatusCode"] >= 400, e
+    want = {"TaskTags": task["taskArn"], "ContainerInstanceTags": ci}
+    assert e["ResourceARN"] == want[e["ErrorField"]], e
+    other = "ContainerInstanceTags" if e["ErrorField"] == "TaskTags" else "TaskTags"
+    assert e["ErrorField"] not in t and other in t, t
+    assert agent.alive()

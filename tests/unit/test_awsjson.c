@@ -271,9 +271,12 @@ struct outcome {
         enum awsjson_error_class cls;
         int error;
         long status;
-        char code[64], message[64], response[256];
+        char code[64], message[64], response[256], request_id[64];
         unsigned attempts;
 };
+
+/* Per-call credentials for the next run_call(), NULL: the provider's. */
+static const struct aws_credentials *call_creds;
 
 static void on_done(const struct awsjson_result *res, void *userdata)
 {
@@ -287,6 +290,7 @@ static void on_done(const struct awsjson_result *res, void *userdata)
         o->attempts = res->attempts;
         snprintf(o->code, sizeof(o->code), "%s", strna(res->code));
         snprintf(o->message, sizeof(o->message), "%s", strna(res->message));
+        snprintf(o->request_id, sizeof(o->request_id), "%s", strna(res->request_id));
         snprintf(o->response, sizeof(o->response), "%s",
                  res->response
                      ? json_object_to_json_string_ext(res->response, JSON_C_TO_STRING_PLAIN)
@@ -313,7 +317,7 @@ static void run_call(const struct answer *script, size_t n, bool with_creds, boo
         struct awsjson_client *c = NULL;
         struct aws_credential_options co = {.rotating_file = "/nonexistent/rotating",
                                             .imds_disabled = true};
-        struct awsjson_call_opts opts = {.backoff = &fast};
+        struct awsjson_call_opts opts = {.backoff = &fast, .credentials = call_creds};
         _cleanup_json_ json_object *body = json_object_new_object();
         _cleanup_free_ char *url = NULL;
 
@@ -392,6 +396,31 @@ static void test_call_retries_then_succeeds(void **state)
                 assert_null(strstr(q->head, "X-Amz-Security-Token"));
                 assert_null(strstr(q->head, "Expect:"));
         }
+}
+
+/* A call on a task's behalf: signed with the credentials it was given, not the provider's
+ * (which has none here), session token included; the server's request ID comes back. */
+static void test_call_own_credentials(void **state)
+{
+        const struct answer script[] = {
+            {200, "x-amzn-RequestId: rid-42\r\n", "{\"protectedTasks\":[]}"},
+        };
+        const struct aws_credentials task = {
+            .access_key_id = (char *)"ASIATASK",
+            .secret_access_key = (char *)"task-secret",
+            .session_token = (char *)"task-token",
+        };
+        struct fake s;
+        struct outcome o;
+
+        call_creds = &task;
+        run_call(script, ELEMENTSOF(script), false, false, &s, &o);
+        call_creds = NULL;
+        assert_int_equal(o.cls, AWSJSON_OK);
+        assert_int_equal(s.n, 1);
+        assert_non_null(strstr(s.seen[0].head, "Credential=ASIATASK/"));
+        assert_non_null(strstr(s.seen[0].head, "\r\nX-Amz-Security-Token: task-token\r\n"));
+        assert_string_equal(o.request_id, "rid-42");
 }
 
 static void test_call_client_error(void **state)
@@ -526,6 +555,7 @@ int main(void)
             cmocka_unit_test(test_build_request),
             cmocka_unit_test(test_state_change_delay),
             cmocka_unit_test(test_call_retries_then_succeeds),
+            cmocka_unit_test(test_call_own_credentials),
             cmocka_unit_test(test_call_client_error),
             cmocka_unit_test(test_call_exhausted),
             cmocka_unit_test(test_call_bad_body),

@@ -144,15 +144,47 @@ struct server {
         struct ecs_loop *loop;
         struct httpd *httpd;
         uint16_t port;
-        int handled, throttled;
+        int handled, throttled, gone;
+        struct httpd_reply *later;
+        sd_event_source *later_timer;
         pthread_t thread;
         volatile bool stop;
 };
+
+static int on_later(sd_event_source *src, uint64_t usec, void *ud)
+{
+        struct server *s = ud;
+        struct httpd_response resp = {.status = 202, .body = strdup("{\"path\":\"/later\"}")};
+
+        s->later_timer = sd_event_source_disable_unref(s->later_timer);
+        httpd_reply_send(TAKE_PTR(s->later), &resp);
+        assert_null(resp.body); /* taken over */
+        return 0;
+}
+
+static void on_gone(void *ud)
+{
+        struct server *s = ud;
+        s->gone++;
+        s->later = NULL;
+        s->later_timer = sd_event_source_disable_unref(s->later_timer);
+}
 
 static void handler(const struct httpd_request *req, struct httpd_response *resp, void *ud)
 {
         struct server *s = ud;
         s->handled++;
+        /* Answered from a timer 100 ms later, or (/never) not at all. */
+        if (streq(req->path, "/later") || streq(req->path, "/never")) {
+                s->later = httpd_defer(resp, on_gone, s);
+                assert_non_null(s->later);
+                assert_null(httpd_defer(resp, on_gone, s)); /* once */
+                if (streq(req->path, "/later"))
+                        assert_int_equal(ecs_loop_add_timer(s->loop, 100 * USEC_PER_MSEC, on_later,
+                                                            s, &s->later_timer),
+                                         0);
+                return;
+        }
         resp->status = 200;
         if (asprintf(&resp->body, "{\"path\":\"%s\",\"body\":%zu,\"peer\":\"%s\"}", req->path,
                      req->body_len, req->peer_ip) < 0)
@@ -369,6 +401,40 @@ static void test_rate_limit(void **state)
         server_stop(&s);
 }
 
+/* A deferred answer: the connection waits for it (a pipelined request behind it is answered
+ * after it, in order), and a reply that never comes ends at the deadline, its owner told. */
+static void test_deferred_reply(void **state)
+{
+        struct server s = {0};
+        char buf[8192];
+        int fd;
+
+        server_start(&s, 0, 0);
+        fd = connect_to(s.port);
+        send_all(fd, "GET /later HTTP/1.1\r\n\r\nGET /after HTTP/1.1\r\n\r\n");
+        read_answers(fd, buf, sizeof(buf), 2);
+        const char *later = strstr(buf, "HTTP/1.1 202 ");
+        const char *after = strstr(buf, "\"path\":\"/after\"");
+        assert_non_null(later);
+        assert_non_null(after);
+        assert_true(later < after);
+        assert_non_null(strstr(buf, "{\"path\":\"/later\"}"));
+
+        /* Never answered: closed after the 5 s deadline with no answer, and on_gone ran. */
+        send_all(fd, "GET /never HTTP/1.1\r\n\r\n");
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        assert_int_equal(poll(&pfd, 1, 20000), 1);
+        assert_int_equal(recv(fd, buf, sizeof(buf), 0), 0);
+        close(fd);
+        server_stop(&s);
+        assert_int_equal(s.gone, 1);
+        assert_int_equal(s.handled, 3);
+
+        /* A handler called directly (no server) cannot defer: it answers at once. */
+        struct httpd_response resp = {0};
+        assert_null(httpd_defer(&resp, on_gone, &s));
+}
+
 static void test_parse_fuzz_corpus(void **state)
 {
         /* Every prefix of a valid request is incomplete or done, never an error. */
@@ -396,6 +462,7 @@ int main(void)
             cmocka_unit_test(test_refusals_close),
             cmocka_unit_test(test_slow_client),
             cmocka_unit_test(test_rate_limit),
+            cmocka_unit_test(test_deferred_reply),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
