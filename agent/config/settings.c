@@ -144,8 +144,9 @@ const struct config_setting config_settings[] = {
 
     PATH("ECS_DATADIR", data_dir, "/var/lib/ecs/data", "where the agent keeps its state"),
     BOOL("ECS_CHECKPOINT", checkpoint, true, "save state, so a restart picks up the tasks it ran"),
-    PATH("ECS_HOST_DATA_DIR", host_data_dir, "/var/lib/ecs",
-         "the host path of the data dir's parent, for metadata-file mounts"),
+    PATH("ECS_HOST_DATA_DIR", host_data_dir, NULL,
+         "set only when the agent runs in a container: the host directory its data dir is "
+         "under, for metadata-file mounts"),
     CUSTOM("ECS_LOGLEVEL", log_level, 0, "crit, error, warn, info, debug or none, in any case"),
     PATH("ECS_LOGFILE", log_file, NULL, "a log file; unset: stderr or journald"),
     PATH("ECS_AUDIT_LOGFILE", audit_log_file, "/var/log/ecs/audit.log",

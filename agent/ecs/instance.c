@@ -59,6 +59,8 @@ struct ecs_instance {
         char *region;
         char *identity_document, *identity_signature;
         bool identity_signature_phase;
+        char *private_ipv4, *public_ipv4; /* EC2 only, for the container metadata file */
+        bool public_ipv4_asked;
 
         struct state_store *state;
         struct aws_credential_provider *creds;
@@ -218,15 +220,29 @@ static void on_imds(int error, const char *body, size_t len, void *ud)
         phase_next(inst);
 }
 
+/* The public address is optional (404 when the instance has none): one try, no retry. */
+static void on_imds_public(int error, const char *body, size_t len, void *ud)
+{
+        struct ecs_instance *inst = ud;
+
+        inst->imds_req = NULL;
+        if (error >= 0 && len > 0 && len < 64 && !memchr(body, '\0', len))
+                inst->public_ipv4 = strndup(body, len);
+        phase_next(inst);
+}
+
 static void identity_done(struct ecs_instance *inst)
 {
-        if (!inst->region && inst->identity_document) {
+        if (inst->identity_document) {
                 _cleanup_json_ json_object *doc = NULL;
                 if (json_parse(inst->identity_document, strlen(inst->identity_document), &doc) >=
                     0) {
                         const char *r = json_get_string(doc, "region", NULL);
-                        if (r)
+                        const char *ip = json_get_string(doc, "privateIp", NULL);
+                        if (r && !inst->region)
                                 inst->region = strdup(r);
+                        if (ip && !inst->private_ipv4)
+                                inst->private_ipv4 = strdup(ip);
                 }
         }
         if (!inst->region) {
@@ -260,7 +276,15 @@ static void phase_identity(struct ecs_instance *inst)
         else if (!inst->identity_signature)
                 r = imds_get(inst->imds, "/latest/dynamic/instance-identity/signature", on_imds,
                              inst, &inst->imds_req);
-        else {
+        else if (!inst->public_ipv4_asked) {
+                inst->public_ipv4_asked = true;
+                r = imds_get(inst->imds, "/latest/meta-data/public-ipv4", on_imds_public, inst,
+                             &inst->imds_req);
+                if (r < 0) {
+                        identity_done(inst);
+                        return;
+                }
+        } else {
                 identity_done(inst);
                 return;
         }
@@ -701,6 +725,10 @@ static void start_services(struct ecs_instance *inst)
             .cluster = inst->cfg->cluster,
             .cpu_units = inst->cpu_units,
             .memory_mib = inst->memory_mib > 0 ? (uint32_t)inst->memory_mib : 0,
+            .container_instance_arn = inst->instance_arn,
+            .availability_zone = inst->availability_zone,
+            .host_private_ipv4 = inst->private_ipv4,
+            .host_public_ipv4 = inst->public_ipv4,
             .callbacks = {.task_changed = on_task_changed, .task_removed = on_task_removed},
             .userdata = inst,
         };
@@ -884,6 +912,8 @@ struct ecs_instance *ecs_instance_free(struct ecs_instance *inst)
         free(inst->region);
         free(inst->identity_document);
         free(inst->identity_signature);
+        free(inst->private_ipv4);
+        free(inst->public_ipv4);
         free(inst->instance_arn);
         free(inst->availability_zone);
         free(inst);

@@ -41,6 +41,7 @@ void engine_remove_task(struct engine *e, struct engine_task *et)
                         log_warning_errno(r, "Task %s: failed to remove the task cgroup: %m",
                                           et->task->arn);
         }
+        engine_metadata_file_remove(e, et->task);
         if (e->store) {
                 char name[300];
                 int r = engine_task_file_name(et->task, name, sizeof(name));

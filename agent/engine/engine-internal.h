@@ -89,6 +89,7 @@ struct engine {
         sd_event_source *settle; /* deferred: step dirty tasks, notify */
         struct docker_events *events;
         struct tasknet *net; /* awsvpc; NULL when ECS_ENABLE_TASK_ENI is off */
+        char *instance_arn, *availability_zone, *host_private_ipv4, *host_public_ipv4;
 };
 
 /* engine.c: the task table, the step, and what every part records through. */
@@ -143,6 +144,16 @@ void engine_prepare_volumes(struct engine *e, struct engine_task *et);
 void engine_prepare_network(struct engine *e, struct engine_task *et);
 void engine_teardown_network(struct engine *e, struct engine_task *et);
 void engine_on_network_done(struct ecs_task *t, int error, const char *reason, void *ud);
+
+/* metadata_file.c (ECS_ENABLE_CONTAINER_METADATA; each does nothing when it is off). Before
+ * the create: writes INITIAL and adds the bind mount and ECS_CONTAINER_METADATA_FILE to the
+ * create body. Once Docker shows the container running: READY. At cleanup: removes the
+ * task's files. */
+void engine_metadata_file_prepare(struct engine *e, struct engine_task *et, struct ecs_container *c,
+                                  json_object *body);
+void engine_metadata_file_ready(struct engine *e, struct engine_task *et, struct ecs_container *c,
+                                const struct docker_container *d);
+void engine_metadata_file_remove(struct engine *e, const struct ecs_task *t);
 
 /* cleanup.c */
 void engine_remove_task(struct engine *e, struct engine_task *et);

@@ -424,7 +424,11 @@ int engine_new(const struct engine_params *p, struct engine **ret)
         e->memory_total = p->memory_mib;
         e->region = strdup(strempty(p->region));
         e->cluster = strdup(strempty(p->cluster));
-        if (!e->region || !e->cluster) {
+        if ((p->container_instance_arn && !(e->instance_arn = strdup(p->container_instance_arn))) ||
+            (p->availability_zone && !(e->availability_zone = strdup(p->availability_zone))) ||
+            (p->host_private_ipv4 && !(e->host_private_ipv4 = strdup(p->host_private_ipv4))) ||
+            (p->host_public_ipv4 && !(e->host_public_ipv4 = strdup(p->host_public_ipv4))) ||
+            !e->region || !e->cluster) {
                 engine_free(e);
                 return -ENOMEM;
         }
@@ -497,6 +501,10 @@ struct engine *engine_free(struct engine *e)
         sd_event_source_disable_unref(e->settle);
         free(e->region);
         free(e->cluster);
+        free(e->instance_arn);
+        free(e->availability_zone);
+        free(e->host_private_ipv4);
+        free(e->host_public_ipv4);
         free(e);
         return NULL;
 }

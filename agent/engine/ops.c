@@ -72,6 +72,7 @@ static void start_restart(struct engine *e, struct engine_task *et, size_t idx, 
         if (!o)
                 return;
         c->restart_count++;
+        c->metadata_file_ready = false;
         c->started_at = 0; /* the next start is the one the attempt period counts from */
         log_info("Task %s container %s: exited with %d, restarting (restart %u)", et->task->arn,
                  c->name, exit_code, c->restart_count);
@@ -150,6 +151,7 @@ void engine_apply_inspect(struct engine *e, struct engine_task *et, struct ecs_c
 
         if (d->running) {
                 record_network(e, et, c, d);
+                engine_metadata_file_ready(e, et, c, d);
                 if (d->n_ports > 0 && c->n_bindings == 0) {
                         c->bindings = calloc(d->n_ports, sizeof(struct network_binding));
                         for (size_t i = 0; c->bindings && i < d->n_ports; i++) {
@@ -340,6 +342,8 @@ void engine_start_create(struct engine *e, struct engine_task *et, size_t idx)
         r = engine_build_create_config(&in, &body, &err);
         if (r >= 0)
                 r = check_host_config(e, body, &err);
+        if (r >= 0)
+                engine_metadata_file_prepare(e, et, c, body);
         if (r < 0) {
                 engine_container_set_reason(
                     c, r == -EPERM ? "CannotCreateContainerError" : "HostConfigError",

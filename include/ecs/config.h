@@ -33,7 +33,7 @@
  * ECS_ALTERNATE_CREDENTIAL_PROFILE             S  default                         aws/
  * ECS_DATADIR                                  P  /var/lib/ecs/data (*)           state/
  * ECS_CHECKPOINT                               B  true (*)                        state/
- * ECS_HOST_DATA_DIR                            P  /var/lib/ecs                    engine/
+ * ECS_HOST_DATA_DIR                            P  unset (*)                       engine/
  * ECS_LOGLEVEL                                 S  info                            main.c
  * ECS_LOGFILE                                  P  unset: stderr/journald          main.c
  * ECS_AUDIT_LOGFILE                            P  /var/log/ecs/audit.log (*)      http/
@@ -106,7 +106,10 @@
  * ECS_DATADIR there is /data/ (the host's /var/lib/ecs/data, mounted by ecs-init), so ours is
  * the host path; ECS_CHECKPOINT there defaults to true only when ECS_DATADIR is set (ecs-init
  * always sets it), and since we always have a data directory it defaults to true; the audit
- * log is /log/audit.log there, i.e. /var/log/ecs/audit.log on the host.
+ * log is /log/audit.log there, i.e. /var/log/ecs/audit.log on the host. ECS_HOST_DATA_DIR
+ * (/var/lib/ecs there) only matters when our agent itself runs in a container: set, the
+ * host path of a metadata file is that directory joined with ECS_DATADIR (as there); unset,
+ * ECS_DATADIR is the host path.
  *
  * Other official names (GPU, Inferentia, gMSA, ECS_LOG_* rotation, ECS_AGENT_CONFIG_FILE_PATH
  * JSON config, untracked image cleanup, ...) are recognised and ignored with a warning. */

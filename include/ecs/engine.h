@@ -36,6 +36,11 @@ struct engine_params {
         /* Registered resources tasks are admitted against (§4.11); 0 = unlimited. */
         uint32_t cpu_units;
         uint32_t memory_mib;
+        /* What the container metadata file (§7.7) says of the instance; NULL when unknown. */
+        const char *container_instance_arn;
+        const char *availability_zone;
+        const char *host_private_ipv4;
+        const char *host_public_ipv4;
         struct engine_callbacks callbacks;
         void *userdata;
 };
@@ -88,6 +93,20 @@ int engine_build_create_config(const struct create_config_input *in, json_object
 /* "ecs-<family>-<version>-<name, [^A-Za-z0-9-] removed>-<20 hex>" */
 int engine_container_docker_name(const struct ecs_task *t, const struct ecs_container *c,
                                  char **ret);
+/* The container metadata file (§7.7). The task part of its path is the ARN resource after
+ * "task/" ("<cluster>/<id>" or "<id>"); -EINVAL when the ARN or a name could escape the
+ * metadata directory. */
+int engine_metadata_task_path(const char *task_arn, char **ret);
+/* "<base>/metadata/<task path>/<container>" */
+int engine_metadata_dir(const char *base, const char *task_arn, const char *container, char **ret);
+struct metadata_file_info {
+        const char *cluster, *container_instance_arn, *availability_zone;
+        const char *host_private_ipv4, *host_public_ipv4;
+};
+struct docker_container;
+/* The file's JSON: INITIAL without d (before create), READY from Docker's inspect d. */
+char *engine_metadata_file_render(const struct metadata_file_info *info, const struct ecs_task *t,
+                                  const struct ecs_container *c, const struct docker_container *d);
 /* Task known status from its containers (§4.3). */
 enum task_status engine_task_status_from_containers(const struct ecs_task *t);
 /* Recursively merges src into dst as Go's json.Unmarshal onto a filled struct does: objects

@@ -186,6 +186,7 @@ struct ecs_container {
         enum container_status known_status;
         enum container_status sent_status;
         bool transition_in_flight;
+        bool metadata_file_ready; /* READY written since the last start (not saved) */
         char *docker_id;
         char *docker_name;
         char *image_id;

@@ -89,6 +89,8 @@ def parser():
     p.add_argument("--imds-instance-type", default="m5.large")
     p.add_argument("--imds-role", default="ecsInstanceRole",
                    help="instance role name served under iam/security-credentials/")
+    p.add_argument("--imds-public-ip", default=None, metavar="IPV4",
+                   help="public IPv4 address served at meta-data/public-ipv4 (default: none, 404)")
     p.add_argument("--imds-allow-v1", action="store_true",
                    help="answer IMDS GETs without a session token (IMDSv1)")
     p.add_argument("--verbose", "-v", action="store_true", help="log every ACS/TCS frame")

@@ -6,7 +6,7 @@ path with ``AWS_EC2_METADATA_SERVICE_ENDPOINT`` (§8.8, §9.6).
   ``X-aws-ec2-metadata-token`` (401 otherwise) unless --imds-allow-v1.
   Token requests with ``X-Forwarded-For`` are refused (403), as on EC2.
 * identity document + signature, instance id, placement, mac/network paths,
-  local-ipv4, ``iam/security-credentials/<role>`` (credentials ecs-local
+  local-ipv4, public-ipv4 (only with --imds-public-ip), ``iam/security-credentials/<role>`` (credentials ecs-local
   accepts for signing, bound to this instance), ``spot/instance-action``
   (404 until set through the admin API), autoscaling lifecycle state.
 """
@@ -50,6 +50,7 @@ class Imds:
     def describe(self):
         return {"instanceId": self.instance_id, "instanceType": self.cfg.imds_instance_type,
                 "role": self.cfg.imds_role, "mac": self.mac, "privateIp": self.private_ip,
+                "publicIp": self.cfg.imds_public_ip,
                 "activeTokens": sum(1 for e in self.tokens.values() if e > time.time()),
                 "requests": self.requests,
                 "spotAction": self.cp.data["imds"].get("spotAction"),
@@ -151,6 +152,7 @@ class Imds:
             else f"{region}-az1",
             md + "mac": lambda: mac,
             md + "local-ipv4": lambda: self.private_ip,
+            md + "public-ipv4": lambda: self.cfg.imds_public_ip,
             md + "local-hostname": lambda: "ip-" + self.private_ip.replace(".", "-")
             + f".{region}.compute.internal",
             md + "hostname": lambda: "ip-" + self.private_ip.replace(".", "-")

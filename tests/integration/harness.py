@@ -213,7 +213,7 @@ class ControlPlane:
 
     def run_task(self, cluster, taskdef, count=1, **kw):
         args = ["ecs", "run-task", "--cluster", cluster, "--task-definition", taskdef,
-                "--launch-type", "EXTERNAL", "--count", str(count)]
+                "--launch-type", kw.get("launch_type", "EXTERNAL"), "--count", str(count)]
         if "overrides" in kw:
             args += ["--overrides", json.dumps(kw["overrides"])]
         if "tags" in kw:

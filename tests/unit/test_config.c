@@ -110,7 +110,7 @@ static void test_defaults(void **state)
         assert_string_equal(c.alternate_credential_profile, "default");
         assert_string_equal(c.data_dir, "/var/lib/ecs/data");
         assert_true(c.checkpoint);
-        assert_string_equal(c.host_data_dir, "/var/lib/ecs");
+        assert_null(c.host_data_dir);
         assert_int_equal(c.log_level, LOG_LEVEL_INFO);
         assert_null(c.log_file);
         assert_string_equal(c.audit_log_file, "/var/log/ecs/audit.log");
