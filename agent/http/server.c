@@ -1,6 +1,11 @@
 /* The connections and listeners of httpd.h, on the agent's loop. A connection reads one
  * request, answers it, and (keep-alive) goes on with the next, one at a time; each phase --
- * reading a request, writing its answer, waiting idle for the next -- has its own deadline. */
+ * reading a request, writing its answer, waiting idle for the next -- has its own deadline.
+ *
+ * Connections are edge-triggered: a wake-up drains the socket (reads to EAGAIN, answers what
+ * it can), so a crowd of ready clients is reported once per arrival, not on every turn of
+ * the loop. Moving a deadline only stores it; the connection's one timer is moved when it
+ * fires early, so a request costs no timer or epoll changes in the common case. */
 #include <arpa/inet.h>
 #include <malloc.h>
 #include <netinet/in.h>
@@ -31,6 +36,8 @@ struct conn {
         bool close_after;          /* the answer ends the connection */
         bool secret;               /* the answer being sent is wiped once written */
         bool head_only;            /* the request being answered is a HEAD */
+        uint32_t events;           /* what epoll watches for now */
+        uint64_t deadline;         /* CLOCK_MONOTONIC end of the current phase */
         struct httpd_reply *reply; /* a handler's answer to come (httpd_defer) */
         char peer_ip[INET6_ADDRSTRLEN], local_ip[INET6_ADDRSTRLEN];
         uint16_t peer_port, local_port;
@@ -94,18 +101,38 @@ static void conn_free(struct conn *c)
 
 static int on_conn_timeout(sd_event_source *src, uint64_t usec, void *ud)
 {
-        conn_free(ud); /* a phase took too long: the client loses its connection, no one else */
+        struct conn *c = ud;
+
+        if (usec < c->deadline && sd_event_source_set_time(src, c->deadline) >= 0 &&
+            sd_event_source_set_enabled(src, SD_EVENT_ONESHOT) >= 0)
+                return 0; /* the phase changed meanwhile: its own deadline */
+        conn_free(c);     /* a phase took too long: the client loses its connection, no one else */
         return 0;
 }
 
+/* A new phase begins: it has HTTPD_TIMEOUT_USEC from now. */
 static int conn_arm_timer(struct conn *c)
 {
-        c->timer = sd_event_source_disable_unref(c->timer);
+        c->deadline = now_usec() + HTTPD_TIMEOUT_USEC;
+        if (c->timer)
+                return 0;
         return ecs_loop_add_timer(c->server->loop, HTTPD_TIMEOUT_USEC, on_conn_timeout, c,
                                   &c->timer);
 }
 
-/* Queues the answer and switches the connection to writing. */
+static int conn_watch(struct conn *c, uint32_t events)
+{
+        int r;
+
+        if (c->events == events)
+                return 0;
+        r = sd_event_source_set_io_events(c->io, events);
+        if (r >= 0)
+                c->events = events;
+        return r;
+}
+
+/* Queues the answer and switches the connection to writing (conn_drive sends it). */
 static int conn_respond(struct conn *c, bool head_only, int status, const char *type,
                         const char *body)
 {
@@ -119,8 +146,7 @@ static int conn_respond(struct conn *c, bool head_only, int status, const char *
         if (r < 0)
                 return r;
         c->writing = true;
-        r = sd_event_source_set_io_events(c->io, EPOLLOUT);
-        return r < 0 ? r : conn_arm_timer(c);
+        return conn_arm_timer(c);
 }
 
 static bool bucket_take(struct httpd *s, const char *ip)
@@ -198,7 +224,7 @@ static int conn_process(struct conn *c)
                         c->writing = true;
                         free(resp.body);
                         httpd_parsed_done(&p);
-                        r = sd_event_source_set_io_events(c->io, 0);
+                        r = conn_watch(c, 0);
                         return r < 0 ? r : conn_arm_timer(c);
                 }
                 r = conn_respond(c, head, resp.status, resp.content_type, resp.body);
@@ -211,48 +237,86 @@ static int conn_process(struct conn *c)
         return r;
 }
 
-static void conn_write(struct conn *c)
+/* Sends what is queued; 1 when all of it is out, 0 at EAGAIN, < 0 when the connection
+ * failed. */
+static int conn_flush(struct conn *c)
 {
+        while (c->written < c->out.len) {
+                ssize_t k =
+                    send(c->fd, c->out.data + c->written, c->out.len - c->written, MSG_NOSIGNAL);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return errno == EAGAIN ? 0 : -errno;
+                c->written += (size_t)k;
+        }
+        return 1;
+}
+
+/* Moves the connection as far as it can go now: sends the queued answer, then answers what
+ * is buffered, then reads, until the socket would block (edge-triggered: nothing is left for
+ * a later wake-up to find) or an answer is awaited. */
+static void conn_drive(struct conn *c)
+{
+        char buf[4096];
+        int r;
+
         for (;;) {
                 if (c->reply)
-                        return; /* a deferred answer: httpd_reply_send() writes it */
-                while (c->written < c->out.len) {
-                        ssize_t k = send(c->fd, c->out.data + c->written, c->out.len - c->written,
-                                         MSG_NOSIGNAL);
-                        if (k < 0 && errno == EAGAIN)
-                                return; /* EPOLLOUT brings us back */
-                        if (k < 0) {
-                                conn_free(c);
+                        return; /* a deferred answer: httpd_reply_send() goes on */
+                if (c->writing) {
+                        r = conn_flush(c);
+                        if (r == 0) {
+                                if (conn_watch(c, EPOLLOUT | EPOLLET) < 0)
+                                        break;
                                 return;
                         }
-                        c->written += (size_t)k;
+                        if (r < 0)
+                                break;
+                        if (c->secret) {
+                                explicit_bzero(c->out.data, c->out.len);
+                                c->secret = false;
+                        }
+                        if (c->close_after)
+                                break;
+                        /* Kept alive: idle until the next request, which may already be
+                         * buffered. */
+                        strbuf_clear(&c->out);
+                        c->written = 0;
+                        c->writing = false;
+                        if (conn_arm_timer(c) < 0)
+                                break;
                 }
-                if (c->secret) {
-                        explicit_bzero(c->out.data, c->out.len);
-                        c->secret = false;
+                if (c->in.len > 0) {
+                        if (conn_process(c) < 0)
+                                break;
+                        if (c->writing || c->reply)
+                                continue;
                 }
-                if (c->close_after) {
-                        conn_free(c);
+                ssize_t k = recv(c->fd, buf, sizeof(buf), 0);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0 && errno == EAGAIN) {
+                        if (conn_watch(c, EPOLLIN | EPOLLET) < 0)
+                                break;
                         return;
                 }
-                /* Kept alive: idle until the next request, which may already be buffered. */
-                strbuf_clear(&c->out);
-                c->written = 0;
-                c->writing = false;
-                if (sd_event_source_set_io_events(c->io, EPOLLIN) < 0 || conn_arm_timer(c) < 0 ||
-                    conn_process(c) < 0) {
-                        conn_free(c);
-                        return;
+                if (k <= 0)
+                        break; /* closed (or failed) with no answer owed */
+                if (strbuf_append(&c->in, buf, (size_t)k) < 0) {
+                        /* More than a request's head and body could be: refused. */
+                        c->close_after = true;
+                        strbuf_clear(&c->in);
+                        if (conn_respond(c, false, 431, "text/plain", httpd_reason_phrase(431)) < 0)
+                                break;
                 }
-                if (!c->writing)
-                        return;
         }
+        conn_free(c);
 }
 
 static int on_conn_io(sd_event_source *src, int fd, uint32_t revents, void *ud)
 {
         struct conn *c = ud;
-        char buf[4096];
 
         if (c->reply) {
                 /* Only hang-ups and errors are reported while an answer is awaited. */
@@ -260,36 +324,7 @@ static int on_conn_io(sd_event_source *src, int fd, uint32_t revents, void *ud)
                         conn_free(c);
                 return 0;
         }
-        if (c->writing) {
-                conn_write(c);
-                return 0;
-        }
-        for (;;) {
-                ssize_t k = recv(fd, buf, sizeof(buf), 0);
-                if (k < 0 && errno == EAGAIN)
-                        break;
-                if (k <= 0) {
-                        conn_free(c); /* closed (or failed) with no answer owed */
-                        return 0;
-                }
-                if (strbuf_append(&c->in, buf, (size_t)k) < 0) {
-                        /* More than a request's head and body could be: refused. */
-                        c->close_after = true;
-                        if (conn_respond(c, false, 431, "text/plain", httpd_reason_phrase(431)) < 0)
-                                conn_free(c);
-                        else
-                                conn_write(c);
-                        return 0;
-                }
-                if (c->in.len >= 4 && conn_process(c) < 0) {
-                        conn_free(c);
-                        return 0;
-                }
-                if (c->writing) {
-                        conn_write(c); /* most answers fit the socket buffer at once */
-                        return 0;
-                }
-        }
+        conn_drive(c);
         return 0;
 }
 
@@ -326,7 +361,7 @@ void httpd_reply_send(struct httpd_reply *reply, struct httpd_response *resp)
         if (r < 0)
                 conn_free(c);
         else
-                conn_write(c);
+                conn_drive(c);
 }
 
 static void addr_text(const struct sockaddr_storage *ss, char *ip, size_t size, uint16_t *port)
@@ -378,7 +413,8 @@ static void conn_new(struct httpd *s, int cfd, const struct sockaddr_storage *pe
         s->conns = c;
         if (++s->n_conns > s->peak_conns)
                 s->peak_conns = s->n_conns;
-        if (sd_event_add_io(ecs_loop_event(s->loop), &c->io, cfd, EPOLLIN, on_conn_io, c) < 0 ||
+        c->events = EPOLLIN | EPOLLET;
+        if (sd_event_add_io(ecs_loop_event(s->loop), &c->io, cfd, c->events, on_conn_io, c) < 0 ||
             conn_arm_timer(c) < 0)
                 conn_free(c);
 }
