@@ -65,7 +65,8 @@ int engine_metadata_task_path(const char *task_arn, char **ret)
         return *ret ? 0 : -ENOMEM;
 }
 
-int engine_metadata_dir(const char *base, const char *task_arn, const char *container, char **ret)
+/* "metadata/<task path>/<container>", every part checked. */
+static int metadata_rel(const char *task_arn, const char *container, char **ret)
 {
         _cleanup_free_ char *tp = NULL;
         int r;
@@ -75,7 +76,19 @@ int engine_metadata_dir(const char *base, const char *task_arn, const char *cont
         r = engine_metadata_task_path(task_arn, &tp);
         if (r < 0)
                 return r;
-        if (asprintf(ret, "%s/" METADATA_SUBDIR "/%s/%s", base, tp, container) < 0)
+        if (asprintf(ret, METADATA_SUBDIR "/%s/%s", tp, container) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+int engine_metadata_dir(const char *base, const char *task_arn, const char *container, char **ret)
+{
+        _cleanup_free_ char *rel = NULL;
+        int r = metadata_rel(task_arn, container, &rel);
+
+        if (r < 0)
+                return r;
+        if (asprintf(ret, "%s/%s", base, rel) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -262,14 +275,14 @@ static int write_file(struct engine *e, const struct ecs_task *t, const struct e
                       const struct docker_container *d)
 {
         struct metadata_file_info info = engine_info(e);
-        _cleanup_free_ char *rel = NULL, *text = NULL, *tp = NULL;
+        _cleanup_free_ char *rel = NULL, *text = NULL;
         int fd, r;
 
-        r = engine_metadata_task_path(t->arn, &tp);
+        /* Checked here, not only before the create: after a restart READY is the first
+         * write, and a name must never lead the walk out of the metadata directory. */
+        r = metadata_rel(t->arn, c->name, &rel);
         if (r < 0)
                 return r;
-        if (asprintf(&rel, METADATA_SUBDIR "/%s/%s", tp, c->name) < 0)
-                return -ENOMEM;
         text = engine_metadata_file_render(&info, t, c, d);
         if (!text)
                 return -ENOMEM;
@@ -304,18 +317,13 @@ void engine_metadata_file_prepare(struct engine *e, struct engine_task *et, stru
         if (!e->config->container_metadata)
                 return;
         c->metadata_file_ready = false;
-        r = engine_metadata_dir(e->config->data_dir, et->task->arn, c->name, &dir);
-        if (r >= 0)
-                r = write_file(e, et->task, c, NULL);
+        r = write_file(e, et->task, c, NULL);
         if (r >= 0)
                 r = host_data_dir(e->config, &host);
         if (r >= 0 && uuid_v4(id) < 0)
                 r = -EIO;
-        if (r >= 0) {
-                free(dir);
-                dir = NULL;
+        if (r >= 0)
                 r = engine_metadata_dir(host, et->task->arn, c->name, &dir);
-        }
         if (r >= 0 &&
             (asprintf(&bind, "%s:" METADATA_MOUNT_BASE "/%s:ro", dir, id) < 0 ||
              asprintf(&env, METADATA_ENV "=" METADATA_MOUNT_BASE "/%s/" METADATA_FILE_NAME, id) <

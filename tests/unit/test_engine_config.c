@@ -483,6 +483,14 @@ static void test_metadata_file_lifecycle(void **state)
         assert_string_equal(json_get_string(o, "ContainerID", NULL), "f44a");
         json_object_put(o);
 
+        /* READY alone (after a restart no create ran) checks the name too. */
+        struct ecs_container evil = {.name = (char *)"../../escape"};
+        engine_metadata_file_ready(&e, &et, &evil, d);
+        snprintf(path, sizeof(path), "%s/metadata/escape", base);
+        assert_int_equal(stat(path, &st), -1);
+        snprintf(path, sizeof(path), "%s/escape", base);
+        assert_int_equal(stat(path, &st), -1);
+
         /* Whatever appears in the directory, removal stays inside it. */
         snprintf(outside, sizeof(outside), "%s/outside", base);
         assert_int_equal(mkdir(outside, 0755), 0);
