@@ -729,6 +729,7 @@ static void start_services(struct ecs_instance *inst)
             .availability_zone = inst->availability_zone,
             .host_private_ipv4 = inst->private_ipv4,
             .host_public_ipv4 = inst->public_ipv4,
+            .instance_creds = inst->creds,
             .callbacks = {.task_changed = on_task_changed, .task_removed = on_task_removed},
             .userdata = inst,
         };
@@ -739,6 +740,7 @@ static void start_services(struct ecs_instance *inst)
             .exclude_ipv6_bindings = inst->cfg->exclude_ipv6_portbinding,
         };
         r = credstore_new(&inst->credstore);
+        ep.credstore = inst->credstore;
         if (r >= 0)
                 r = engine_new(&ep, &inst->engine);
         if (r >= 0) {

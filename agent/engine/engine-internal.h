@@ -43,7 +43,10 @@ void port_allocator_release(struct port_allocator *pa, uint16_t port, enum port_
 /* ---- the engine's state, shared by its source files ---- */
 
 struct cgroup_manager;
+struct credstore;
 struct ecs_config;
+struct pullauth_ecr;
+struct pullauth_static;
 struct ecs_loop;
 struct state_store;
 struct tasknet;
@@ -90,6 +93,9 @@ struct engine {
         struct docker_events *events;
         struct tasknet *net; /* awsvpc; NULL when ECS_ENABLE_TASK_ENI is off */
         char *instance_arn, *availability_zone, *host_private_ipv4, *host_public_ipv4;
+        struct credstore *credstore;         /* execution-role credentials; may be NULL */
+        struct pullauth_ecr *ecr;            /* ECR tokens */
+        struct pullauth_static *static_auth; /* ECS_ENGINE_AUTH_DATA */
 };
 
 /* engine.c: the task table, the step, and what every part records through. */

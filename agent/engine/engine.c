@@ -12,6 +12,7 @@
 #include "ecs/jsonutil.h"
 #include "ecs/log.h"
 #include "ecs/loop.h"
+#include "ecs/pullauth.h"
 #include "ecs/state.h"
 #include "ecs/strbuf.h"
 #include "ecs/task_json.h"
@@ -432,6 +433,17 @@ int engine_new(const struct engine_params *p, struct engine **ret)
                 engine_free(e);
                 return -ENOMEM;
         }
+        e->credstore = p->credstore;
+        if (pullauth_ecr_new(p->loop, p->instance_creds, &e->ecr) < 0) {
+                engine_free(e);
+                return -ENOMEM;
+        }
+        /* A malformed ECS_ENGINE_AUTH_DATA costs its entries (with a warning), not the agent. */
+        if (pullauth_static_parse(p->config->engine_auth_type, p->config->engine_auth_data,
+                                  &e->static_auth) == -ENOMEM) {
+                engine_free(e);
+                return -ENOMEM;
+        }
         port_allocator_init(&e->ports, p->config->dynamic_host_port_first,
                             p->config->dynamic_host_port_last, p->config->reserved_ports,
                             p->config->n_reserved_ports, p->config->reserved_ports_udp,
@@ -505,6 +517,8 @@ struct engine *engine_free(struct engine *e)
         free(e->availability_zone);
         free(e->host_private_ipv4);
         free(e->host_public_ipv4);
+        pullauth_ecr_free(e->ecr);
+        pullauth_static_free(e->static_auth);
         free(e);
         return NULL;
 }

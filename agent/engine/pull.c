@@ -1,9 +1,12 @@
 /* Image pulls, by ECS_IMAGE_PULL_BEHAVIOR (§4.9): when to pull, when a cached image will do,
  * and when a failed pull fails the task. */
 #include "ecs/config.h"
+#include "ecs/credstore.h"
 #include "ecs/docker.h"
 #include "ecs/log.h"
 #include "ecs/loop.h"
+#include "ecs/pullauth.h"
+#include "ecs/sigv4.h"
 #include "engine-internal.h"
 
 static bool pull_failure_stops_task(const struct engine *e)
@@ -67,25 +70,143 @@ static void on_pull(const struct docker_result *res, const char *digest, void *u
                 pull_done_common(o);
 }
 
-static void do_pull(struct op *o)
+static void pull_with(struct op *o, const struct docker_auth *auth)
 {
         struct engine *e = o->engine;
         struct ecs_task *t = o->et->task;
         struct ecs_container *c = &t->containers[o->idx];
         struct docker_pull_options opts = {
             .image = c->image,
+            .auth = auth,
             .timeout_usec = e->config->image_pull_timeout_usec,
             .stall_timeout_usec = e->config->image_pull_inactivity_timeout_usec,
         };
-        int r;
-
-        if (!t->pull_started_at)
-                t->pull_started_at = realtime_usec();
-        r = docker_image_pull(e->docker, &opts, on_pull, o, NULL);
+        int r = docker_image_pull(e->docker, &opts, on_pull, o, NULL);
         if (r < 0) {
                 struct docker_result res = {.error = r, .message = strerror(-r)};
                 on_pull(&res, NULL, o);
         }
+}
+
+/* An ECR failure is not retried and names what to fix (§4.9). With "default" and
+ * "prefer-cached" a cached image still lets the task run, as for any failed pull. */
+static void pull_auth_failed(struct op *o, const char *name, const char *msg)
+{
+        struct engine *e = o->engine;
+        struct ecs_container *c = &o->et->task->containers[o->idx];
+
+        log_warning("Task %s container %s: no registry credentials for %s: %s", o->et->task->arn,
+                    c->name, c->image, msg);
+        engine_container_set_reason(c, name, msg);
+        if (pull_failure_stops_task(e)) {
+                engine_task_set_desired_stopped(o->et, "image pull failed");
+                o->et->task->pull_stopped_at = realtime_usec();
+                engine_op_finish(o);
+                return;
+        }
+        if (docker_image_inspect(e->docker, c->image, 0, on_pull_fallback_inspect, o, NULL) < 0)
+                pull_done_common(o);
+}
+
+static void on_ecr_auth(int error, const char *message, const char *username, const char *password,
+                        const char *server_address, void *ud)
+{
+        struct op *o = ud;
+        struct ecs_container *c = &o->et->task->containers[o->idx];
+        _cleanup_free_ char *why = NULL;
+
+        if (error < 0) {
+                if (asprintf(&why, "registry %s: %s", strna(c->registry_auth.ecr_registry_id),
+                             strna(message)) < 0)
+                        why = NULL;
+                pull_auth_failed(o, "CannotPullECRContainerError", why ? why : strna(message));
+                return;
+        }
+        struct docker_auth auth = {
+            .username = username,
+            .password = password,
+            .server_address = server_address,
+        };
+        pull_with(o, &auth);
+}
+
+static void pull_ecr(struct op *o)
+{
+        struct engine *e = o->engine;
+        struct ecs_task *t = o->et->task;
+        struct ecs_container *c = &t->containers[o->idx];
+        const struct registry_auth *ra = &c->registry_auth;
+        const struct task_credentials *tc = NULL;
+        struct aws_credentials ac = {0};
+        int r;
+
+        if (ra->ecr_use_execution_role) {
+                tc = t->execution_credentials_id && e->credstore
+                         ? credstore_get(e->credstore, t->execution_credentials_id)
+                         : NULL;
+                if (!tc) {
+                        pull_auth_failed(o, "CannotPullECRContainerError",
+                                         "the task's execution role credentials are not "
+                                         "available; check the task definition's "
+                                         "executionRoleArn");
+                        return;
+                }
+                ac.access_key_id = tc->access_key_id;
+                ac.secret_access_key = tc->secret_access_key;
+                ac.session_token = tc->session_token;
+        }
+        struct pullauth_ecr_request req = {
+            .registry_id = ra->ecr_registry_id,
+            .region = !isempty(ra->ecr_region) ? ra->ecr_region : e->region,
+            .endpoint_override = ra->ecr_endpoint_override,
+            .credentials = tc ? &ac : NULL,
+            .credentials_id = tc ? tc->credentials_id : NULL,
+            .role_arn = tc ? tc->role_arn : NULL,
+        };
+        r = pullauth_ecr_get(e->ecr, &req, on_ecr_auth, o, NULL);
+        if (r < 0) {
+                _cleanup_free_ char *why = NULL;
+                if (asprintf(&why, "registry %s: cannot ask ECR for a token: %s",
+                             strna(ra->ecr_registry_id), strerror(-r)) < 0)
+                        why = NULL;
+                pull_auth_failed(o, "CannotPullECRContainerError", why ? why : strerror(-r));
+        }
+}
+
+static void do_pull(struct op *o)
+{
+        struct engine *e = o->engine;
+        struct ecs_task *t = o->et->task;
+        struct ecs_container *c = &t->containers[o->idx];
+
+        if (!t->pull_started_at)
+                t->pull_started_at = realtime_usec();
+        if (streq_ptr(c->registry_auth.type, "ecr")) {
+                pull_ecr(o);
+                return;
+        }
+        if (streq_ptr(c->registry_auth.type, "asm")) {
+                /* Pulling anonymously instead would hide the problem behind Docker's error. */
+                engine_task_fail(o->et, "ResourceInitializationError",
+                                 "container %s: private registry credentials from Secrets "
+                                 "Manager (repositoryCredentials) are not supported yet",
+                                 c->name);
+                t->pull_stopped_at = realtime_usec();
+                engine_op_finish(o);
+                return;
+        }
+        /* Everything else pulls with the host's credentials for the registry, if any. */
+        const struct pullauth_entry *se = pullauth_static_lookup(e->static_auth, c->image);
+        if (se) {
+                struct docker_auth auth = {
+                    .username = se->username,
+                    .password = se->password,
+                    .server_address = se->server_address,
+                };
+                pull_with(o, &auth);
+                return;
+        }
+        pull_with(o, NULL);
 }
 
 static void on_pull_check(const struct docker_result *res, const struct docker_image *img, void *ud)

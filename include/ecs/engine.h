@@ -16,6 +16,8 @@ struct docker_client;
 struct cgroup_manager;
 struct state_store;
 struct engine;
+struct credstore;
+struct aws_credential_provider;
 
 struct engine_callbacks {
         /* A task's or container's known status (or reportable detail: exit code, reason,
@@ -41,6 +43,10 @@ struct engine_params {
         const char *availability_zone;
         const char *host_private_ipv4;
         const char *host_public_ipv4;
+        /* Execution-role credentials for registry pulls, and the instance's for ECR
+         * without the execution role; either may be NULL. */
+        struct credstore *credstore;
+        struct aws_credential_provider *instance_creds;
         struct engine_callbacks callbacks;
         void *userdata;
 };

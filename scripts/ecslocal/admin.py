@@ -231,6 +231,13 @@ class Admin:
                  "password": _str(body, "password")}
         if body.get("proxyEndpoint") is not None:
             entry["proxyEndpoint"] = _str(body, "proxyEndpoint")
+        if body.get("expiresIn") is not None:
+            ttl = body["expiresIn"]
+            if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
+                raise AdminError(400, "expiresIn must be a number of seconds")
+            entry["expiresIn"] = ttl
+        if body.get("rawToken") is not None:
+            entry["rawToken"] = _str(body, "rawToken")
         self.cp.data["registryCredentials"][rid] = entry
         self.cp.changed()
         return {"registryId": rid}

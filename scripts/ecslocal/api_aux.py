@@ -13,6 +13,7 @@ import uuid
 from .errors import AwsError
 
 DEFAULT_REGISTRY_PASSWORD = "ecs-local-registry-password"
+DEFAULT_TOKEN_TTL = 12 * 3600
 
 
 class EcrOps:
@@ -32,11 +33,17 @@ class EcrOps:
             cred = self.cp.data["registryCredentials"].get(rid) or {}
             user = cred.get("username", "AWS")
             password = cred.get("password", DEFAULT_REGISTRY_PASSWORD)
-            endpoint = cred.get("proxyEndpoint") or \
-                f"https://{rid}.dkr.ecr.{self.cp.region}.amazonaws.com"
+            endpoint = cred.get("proxyEndpoint")
+            local = getattr(self.cp.cfg, "ecr_registry", [])
+            if not endpoint and local and rid == self.cp.account:
+                endpoint = f"http://{local[0]}"     # --ecr-registry stands in for this account's ECR
+            endpoint = endpoint or f"https://{rid}.dkr.ecr.{self.cp.region}.amazonaws.com"
+            token = cred.get("rawToken")
+            if token is None:
+                token = base64.b64encode(f"{user}:{password}".encode()).decode()
             out.append({
-                "authorizationToken": base64.b64encode(f"{user}:{password}".encode()).decode(),
-                "expiresAt": time.time() + 12 * 3600,
+                "authorizationToken": token,
+                "expiresAt": time.time() + cred.get("expiresIn", DEFAULT_TOKEN_TTL),
                 "proxyEndpoint": endpoint,
             })
         return {"authorizationData": out}

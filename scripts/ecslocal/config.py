@@ -22,6 +22,14 @@ def host_port(text):
     return host, p
 
 
+def registry_host(text):
+    """HOST:PORT of a registry treated like ECR; kept as written (it prefixes image names)."""
+    host_port(text)
+    if "/" in text:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return text
+
+
 def positive(text):
     v = float(text)
     if v <= 0:
@@ -64,6 +72,11 @@ def parser():
     p.add_argument("--ecr-endpoint-override", default="auto", metavar="URL|auto|none",
                    help="ecrAuthData.endpointOverride put in payloads for ECR images "
                         "(auto: this ecs-local; none: leave it out)")
+    p.add_argument("--ecr-registry", action="append", default=[], type=registry_host,
+                   metavar="HOST:PORT",
+                   help="treat images named HOST:PORT/... as ECR images of this account and "
+                        "region (repeatable); the first one is GetAuthorizationToken's default "
+                        "proxyEndpoint")
     p.add_argument("--create-cluster", action="append", default=[], metavar="NAME",
                    help="create this cluster at start if missing (repeatable)")
     p.add_argument("--heartbeat-interval", type=positive, default=20.0,

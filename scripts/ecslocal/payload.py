@@ -176,6 +176,9 @@ def container_model(cp, task, td, c, rc, override):
     if secrets:
         out["secrets"] = secrets
     m = _ECR_IMAGE.match(c["image"])
+    ecr_ids = (m.group(1), m.group(2)) if m else None
+    if not m and any(c["image"].startswith(r + "/") for r in getattr(cp.cfg, "ecr_registry", [])):
+        ecr_ids = (cp.account, cp.region)    # --ecr-registry: a local registry acting as ECR
     if c.get("repositoryCredentials"):
         cred = c["repositoryCredentials"]["credentialsParameter"]
         parts = cred.split(":")
@@ -183,8 +186,8 @@ def container_model(cp, task, td, c, rc, override):
             "type": "asm",
             "asmAuthData": {"credentialsParameter": cred,
                             "region": parts[3] if cred.startswith("arn:") and len(parts) > 3 else cp.region}}
-    elif m:
-        ecr = {"registryId": m.group(1), "region": m.group(2),
+    elif ecr_ids:
+        ecr = {"registryId": ecr_ids[0], "region": ecr_ids[1],
                "useExecutionRole": bool(task["roles"].get(ROLE_EXECUTION))}
         if cp.cfg.ecr_endpoint_override:
             ecr["endpointOverride"] = cp.cfg.ecr_endpoint_override

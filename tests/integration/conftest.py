@@ -24,6 +24,20 @@ def registry():
     harness.rmtree(tmp)
 
 
+@pytest.fixture(scope="session")
+def auth_registry():
+    """Like registry, but with htpasswd auth: .user ("AWS"), .password, .host, .busybox."""
+    import secrets
+    import subprocess
+    tmp = harness.make_tmpdir()
+    reg = harness.Registry(tmp, auth=("AWS", secrets.token_urlsafe(16))).start()
+    reg.busybox = reg.push(harness.BUSYBOX, "ecs-it/authbusybox:latest")
+    yield reg
+    reg.stop()
+    subprocess.run(["docker", "rmi", reg.busybox], capture_output=True)
+    harness.rmtree(tmp)
+
+
 @pytest.fixture
 def tmpdir_path():
     path = harness.make_tmpdir()

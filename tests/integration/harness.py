@@ -13,6 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import uuid
 
@@ -383,19 +384,35 @@ class Agent:
         self.proc = None
 
 
+def bcrypt_hash(password):
+    """A bcrypt hash for an htpasswd file (docker-registry accepts only bcrypt)."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt
+    return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))
+
+
 class Registry:
     """Debian's docker-registry on a loopback port, holding the test image."""
 
-    def __init__(self, tmpdir):
+    def __init__(self, tmpdir, auth=None):
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
         self.dir = os.path.join(tmpdir, "registry")
         os.makedirs(self.dir, exist_ok=True)
         self.config = os.path.join(self.dir, "config.yml")
+        self.user, self.password = auth if auth else (None, None)
+        auth_conf = ""
+        if auth:
+            htpasswd = os.path.join(self.dir, "htpasswd")
+            with open(htpasswd, "w") as f:
+                f.write(f"{self.user}:{bcrypt_hash(self.password)}\n")
+            auth_conf = f"auth:\n  htpasswd:\n    realm: ecs-test\n    path: {htpasswd}\n"
         with open(self.config, "w") as f:
             f.write("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
                     f"    rootdirectory: {self.dir}/data\n  delete:\n    enabled: true\n"
-                    f"http:\n  addr: 127.0.0.1:{self.port}\n")
+                    f"http:\n  addr: 127.0.0.1:{self.port}\n" + auth_conf)
         self.proc = None
 
     def start(self):
@@ -408,6 +425,8 @@ class Registry:
             try:
                 urllib.request.urlopen(f"http://{self.host}/v2/", timeout=2)
                 return True
+            except urllib.error.HTTPError as e:
+                return e.code == 401 and self.user is not None
             except OSError:
                 return False
         wait_for(up, timeout=20, what="registry")
@@ -416,9 +435,25 @@ class Registry:
     def push(self, image, name):
         """Pushes a local image as <registry>/<name> and returns that reference."""
         ref = f"{self.host}/{name}"
-        docker("tag", image, ref)
-        docker("push", ref)
-        docker("rmi", ref)
+        if self.user is None:
+            docker("tag", image, ref)
+            docker("push", ref)
+            docker("rmi", ref)
+            return ref
+        # log in with a throwaway client config: never ~/.docker
+        with tempfile.TemporaryDirectory(prefix="ecs-it-docker-") as conf:
+            env = dict(os.environ, DOCKER_CONFIG=conf)
+            p = subprocess.run(["docker", "login", "-u", self.user, "--password-stdin", self.host],
+                               input=self.password, capture_output=True, text=True, env=env)
+            if p.returncode != 0:
+                raise RuntimeError(f"docker login {self.host}: {p.stderr.strip()}")
+            docker("tag", image, ref)
+            try:
+                p = subprocess.run(["docker", "push", ref], capture_output=True, text=True, env=env)
+                if p.returncode != 0:
+                    raise RuntimeError(f"docker push {ref}: {p.stderr.strip()}")
+            finally:
+                docker("rmi", ref, check=False)
         return ref
 
     def stop(self):

@@ -1,0 +1,198 @@
+"""Pulls from a real registry that demands credentials (Debian's docker-registry with htpasswd
+on loopback): ECR tokens from ecs-local's GetAuthorizationToken signed with the task's
+execution role, and the host's static ECS_ENGINE_AUTH_DATA in both formats. What counts is
+what Docker pulled, what the registry accepted and what ecs-local recorded."""
+import base64
+import json
+
+import pytest
+
+import harness
+from test_agent_core import registered
+
+EXEC_ROLE = "arn:aws:iam::123456789012:role/ecs-it-execution-role"
+SETTINGS = {"ECS_IMAGE_PULL_BEHAVIOR": "always"}
+
+
+@pytest.fixture
+def cp(tmpdir_path, auth_registry):
+    # ecs-local treats the test registry as ECR: its payloads carry registryAuthentication
+    # type "ecr" for images there, as AWS does for *.dkr.ecr.* images.
+    plane = harness.ControlPlane(tmpdir_path,
+                                 extra_args=["--ecr-registry", auth_registry.host]).start()
+    yield plane
+    plane.stop()
+
+
+def drop_local(*refs):
+    for ref in refs:
+        harness.docker("rmi", "-f", ref, check=False)
+
+
+def seed_token(cp, reg, **extra):
+    body = {"username": reg.user, "password": reg.password}
+    body.update(extra)
+    cp.admin("POST", "/registry-credentials", body)
+
+
+def token_calls(cp):
+    return cp.admin("GET", "/api-log?operation=GetAuthorizationToken")["requests"]
+
+
+def execution_key_ids(cp):
+    keys = set()
+
+    def walk(o):
+        if isinstance(o, dict):
+            erc = o.get("executionRoleCredentials")
+            if isinstance(erc, dict) and erc.get("accessKeyId"):
+                keys.add(erc["accessKeyId"])
+            for v in o.values():
+                walk(v)
+        elif isinstance(o, list):
+            for v in o:
+                walk(v)
+    for m in cp.admin("GET", "/acs/messages?type=PayloadMessage")["messages"]:
+        walk(m["message"])
+    return keys
+
+
+def register(cp, family, image, command=("sleep", "300")):
+    cp.register(family, [{"name": "main", "image": image, "essential": True, "memory": 16,
+                          "command": list(command)}], execution_role_arn=EXEC_ROLE)
+
+
+def stopped_reason(cp, cluster, arn):
+    t = cp.wait_task(cluster, arn, "STOPPED", timeout=90)
+    return t["containers"][0].get("reason", ""), t
+
+
+def test_ecr_pull_with_execution_role(cp, cluster, make_agent, auth_registry):
+    reg = auth_registry
+    drop_local(reg.busybox)
+    seed_token(cp, reg)
+    register(cp, "ecr", reg.busybox)
+    agent = make_agent(SETTINGS)
+    registered(cp, cluster, agent)
+    arn = cp.run_task(cluster, "ecr")[0]
+    t = cp.wait_task(cluster, arn, "RUNNING", timeout=90)
+    # Docker really has the image now, pulled from the registry that demands credentials.
+    assert harness.docker("image", "inspect", reg.busybox, "--format", "{{.Id}}").strip()
+    assert t["containers"][0].get("imageDigest", "").startswith("sha256:")
+    calls = token_calls(cp)
+    assert len(calls) == 1 and calls[0]["status"] == 200
+    # Signed with the task's execution role, not the instance's key.
+    assert calls[0]["accessKeyId"] != harness.ACCESS_KEY
+    assert calls[0]["accessKeyId"] in execution_key_ids(cp)
+    log = agent.read_log()
+    assert reg.password not in log
+    assert base64.b64encode(f"{reg.user}:{reg.password}".encode()).decode() not in log
+    drop_local(reg.busybox)
+
+
+def test_ten_tasks_share_one_token(cp, cluster, make_agent, auth_registry):
+    reg = auth_registry
+    drop_local(reg.busybox)
+    seed_token(cp, reg)
+    register(cp, "ecr10", reg.busybox)
+    agent = make_agent(SETTINGS)
+    registered(cp, cluster, agent)
+    arns = cp.run_task(cluster, "ecr10", count=10)
+    for arn in arns:
+        cp.wait_task(cluster, arn, "RUNNING", timeout=120)
+    assert len(token_calls(cp)) == 1
+    drop_local(reg.busybox)
+
+
+def test_wrong_token_stops_only_that_task(cp, cluster, make_agent, auth_registry):
+    reg = auth_registry
+    drop_local(reg.busybox)
+    seed_token(cp, reg, password="not-the-registry-password")
+    register(cp, "ecrbad", reg.busybox)
+    cp.register("local", [{"name": "main", "image": harness.BUSYBOX, "essential": True,
+                           "memory": 16, "command": ["sleep", "300"]}])
+    agent = make_agent({"ECS_IMAGE_PULL_BEHAVIOR": "default"})
+    registered(cp, cluster, agent)
+    bad = cp.run_task(cluster, "ecrbad")[0]
+    good = cp.run_task(cluster, "local")[0]
+    reason, t = stopped_reason(cp, cluster, bad)
+    assert reason.startswith("CannotPullContainerError:"), reason
+    assert "not-the-registry-password" not in reason
+    assert cp.wait_task(cluster, good, "RUNNING")["lastStatus"] == "RUNNING"
+    assert "not-the-registry-password" not in agent.read_log()
+    assert agent.alive()
+
+
+@pytest.mark.parametrize("seed,expect", [
+    ({"expiresIn": -120}, "already expired"),
+    ({"rawToken": "this is not base64!"}, "not base64 of user:password"),
+    ({"rawToken": base64.b64encode(b"no-colon-here").decode()}, "not base64 of user:password"),
+])
+def test_bad_tokens_are_clear_reasons(cp, cluster, make_agent, auth_registry, seed, expect):
+    reg = auth_registry
+    drop_local(reg.busybox)
+    seed_token(cp, reg, **seed)
+    register(cp, "ecrtok", reg.busybox)
+    agent = make_agent(SETTINGS)
+    registered(cp, cluster, agent)
+    arn = cp.run_task(cluster, "ecrtok")[0]
+    reason, _ = stopped_reason(cp, cluster, arn)
+    assert reason.startswith("CannotPullECRContainerError:"), reason
+    assert expect in reason, reason
+    assert reg.password not in reason and reg.password not in agent.read_log()
+    assert agent.alive()
+
+
+def test_token_near_expiry_is_not_reused(cp, cluster, make_agent, auth_registry):
+    # A token inside its last 30 minutes serves the pull that asked for it and is not kept.
+    reg = auth_registry
+    drop_local(reg.busybox)
+    seed_token(cp, reg, expiresIn=600)
+    register(cp, "ecrshort", reg.busybox)
+    agent = make_agent(SETTINGS)
+    registered(cp, cluster, agent)
+    first = cp.run_task(cluster, "ecrshort")[0]
+    cp.wait_task(cluster, first, "RUNNING", timeout=90)
+    second = cp.run_task(cluster, "ecrshort")[0]
+    cp.wait_task(cluster, second, "RUNNING", timeout=90)
+    assert len(token_calls(cp)) == 2
+    drop_local(reg.busybox)
+
+
+@pytest.mark.parametrize("fmt", ["docker", "dockercfg"])
+def test_static_engine_auth(cp, cluster, make_agent, auth_registry, fmt):
+    # The same registry named "localhost:<port>" is not treated as ECR: the host's own
+    # credentials apply. dockercfg keys carry a scheme and /v1/, as `docker login` wrote them.
+    reg = auth_registry
+    image = reg.busybox.replace("127.0.0.1:", "localhost:", 1)
+    host = reg.host.replace("127.0.0.1:", "localhost:", 1)
+    drop_local(image)
+    if fmt == "docker":
+        data = {host: {"username": reg.user, "password": reg.password, "email": "it@example"}}
+    else:
+        auth = base64.b64encode(f"{reg.user}:{reg.password}".encode()).decode()
+        data = {f"https://{host}/v1/": {"auth": auth, "email": "it@example"}}
+    cp.register("static", [{"name": "main", "image": image, "essential": True, "memory": 16,
+                            "command": ["sleep", "300"]}])
+    agent = make_agent(dict(SETTINGS, ECS_ENGINE_AUTH_TYPE=fmt,
+                            ECS_ENGINE_AUTH_DATA=json.dumps(data)))
+    registered(cp, cluster, agent)
+    arn = cp.run_task(cluster, "static")[0]
+    cp.wait_task(cluster, arn, "RUNNING", timeout=90)
+    assert harness.docker("image", "inspect", image, "--format", "{{.Id}}").strip()
+    assert not token_calls(cp)
+    assert reg.password not in agent.read_log()
+    drop_local(image)
+
+
+def test_static_auth_absent_means_anonymous_pull_fails(cp, cluster, make_agent, auth_registry):
+    reg = auth_registry
+    image = reg.busybox.replace("127.0.0.1:", "localhost:", 1)
+    drop_local(image)
+    cp.register("anon", [{"name": "main", "image": image, "essential": True, "memory": 16,
+                          "command": ["sleep", "300"]}])
+    agent = make_agent(SETTINGS)
+    registered(cp, cluster, agent)
+    arn = cp.run_task(cluster, "anon")[0]
+    reason, _ = stopped_reason(cp, cluster, arn)
+    assert reason.startswith("CannotPullContainerError:"), reason
