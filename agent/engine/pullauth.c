@@ -1,5 +1,6 @@
 /* Registry credentials for pulls: static host credentials and ECR tokens (§1.13, §10.3). */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 #include "ecs/macro.h"
 #include "ecs/pullauth.h"
 #include "ecs/sigv4.h"
+#include "ecs/strbuf.h"
 
 #define USEC_PER_SEC   1000000ULL
 #define USEC_PER_MIN   (60ULL * USEC_PER_SEC)
@@ -439,6 +441,16 @@ int pullauth_ecr_parse(const char *json, size_t len, char **ret_user, char **ret
         return 0;
 }
 
+static char *msgf(const char *fmt, ...) _printf_(1, 2);
+static char *msgf(const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        char *m = strdup_vprintf(fmt, ap);
+        va_end(ap);
+        return m;
+}
+
 /* Answers every waiter; the callbacks may add new waiters (they wait for the next round). */
 static void token_answer(struct token *t, int error, const char *message)
 {
@@ -463,12 +475,11 @@ static void on_token(const struct awsjson_result *res, void *ud)
         t->call = NULL;
         if (res->error_class != AWSJSON_OK) {
                 if (res->code)
-                        (void)asprintf(&msg, "GetAuthorizationToken failed: %s: %s", res->code,
-                                       strempty(res->message));
+                        msg = msgf("GetAuthorizationToken failed: %s: %s", res->code,
+                                   strempty(res->message));
                 else
-                        (void)asprintf(&msg, "GetAuthorizationToken failed: %s (%s)",
-                                       strerror(-res->error),
-                                       awsjson_error_class_to_string(res->error_class));
+                        msg = msgf("GetAuthorizationToken failed: %s (%s)", strerror(-res->error),
+                                   awsjson_error_class_to_string(res->error_class));
                 r = res->error < 0 ? res->error : -EIO;
         } else {
                 const char *json =
@@ -480,12 +491,11 @@ static void on_token(const struct awsjson_result *res, void *ud)
                 if (body)
                         explicit_bzero(body, strlen(body));
                 if (r < 0)
-                        (void)asprintf(&msg, "GetAuthorizationToken: %s", why ? why : strerror(-r));
+                        msg = msgf("GetAuthorizationToken: %s", why ? why : strerror(-r));
                 else if (expires <= now) {
-                        (void)asprintf(&msg,
-                                       "GetAuthorizationToken returned a token that had already "
-                                       "expired (%llu s ago); check the host's clock",
-                                       (unsigned long long)((now - expires) / USEC_PER_SEC));
+                        msg = msgf("GetAuthorizationToken returned a token that had already "
+                                   "expired (%llu s ago); check the host's clock",
+                                   (unsigned long long)((now - expires) / USEC_PER_SEC));
                         token_forget(t);
                         r = -EKEYEXPIRED;
                 }
