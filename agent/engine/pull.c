@@ -6,7 +6,6 @@
 #include "ecs/log.h"
 #include "ecs/loop.h"
 #include "ecs/pullauth.h"
-#include "ecs/sigv4.h"
 #include "engine-internal.h"
 
 static bool pull_failure_stops_task(const struct engine *e)
@@ -44,10 +43,30 @@ static void on_pull_fallback_inspect(const struct docker_result *res,
         pull_done_common(o);
 }
 
+/* A failed pull, or no credentials for it (an ECR failure is not retried, §4.9): with
+ * "always" and "once" the task stops; "default" and "prefer-cached" go on with a cached
+ * image if there is one. */
+static void pull_failed(struct op *o, const char *name, const char *msg)
+{
+        struct engine *e = o->engine;
+        struct ecs_container *c = &o->et->task->containers[o->idx];
+
+        log_warning("Task %s container %s: failed to pull %s: %s", o->et->task->arn, c->name,
+                    c->image, msg);
+        engine_container_set_reason(c, name, msg);
+        if (pull_failure_stops_task(e)) {
+                engine_task_set_desired_stopped(o->et, "image pull failed");
+                o->et->task->pull_stopped_at = realtime_usec();
+                engine_op_finish(o);
+                return;
+        }
+        if (docker_image_inspect(e->docker, c->image, 0, on_pull_fallback_inspect, o, NULL) < 0)
+                pull_done_common(o);
+}
+
 static void on_pull(const struct docker_result *res, const char *digest, void *ud)
 {
         struct op *o = ud;
-        struct engine *e = o->engine;
         struct ecs_container *c = &o->et->task->containers[o->idx];
 
         if (res->error == 0) {
@@ -57,17 +76,7 @@ static void on_pull(const struct docker_result *res, const char *digest, void *u
                 pull_done_common(o);
                 return;
         }
-        log_warning("Task %s container %s: failed to pull %s: %s", o->et->task->arn, c->name,
-                    c->image, res->message);
-        engine_container_set_reason(c, "CannotPullContainerError", res->message);
-        if (pull_failure_stops_task(e)) {
-                engine_task_set_desired_stopped(o->et, "image pull failed");
-                o->et->task->pull_stopped_at = realtime_usec();
-                engine_op_finish(o);
-                return;
-        }
-        if (docker_image_inspect(e->docker, c->image, 0, on_pull_fallback_inspect, o, NULL) < 0)
-                pull_done_common(o);
+        pull_failed(o, "CannotPullContainerError", res->message);
 }
 
 static void pull_with(struct op *o, const struct docker_auth *auth)
@@ -88,26 +97,6 @@ static void pull_with(struct op *o, const struct docker_auth *auth)
         }
 }
 
-/* An ECR failure is not retried and names what to fix (§4.9). With "default" and
- * "prefer-cached" a cached image still lets the task run, as for any failed pull. */
-static void pull_auth_failed(struct op *o, const char *name, const char *msg)
-{
-        struct engine *e = o->engine;
-        struct ecs_container *c = &o->et->task->containers[o->idx];
-
-        log_warning("Task %s container %s: no registry credentials for %s: %s", o->et->task->arn,
-                    c->name, c->image, msg);
-        engine_container_set_reason(c, name, msg);
-        if (pull_failure_stops_task(e)) {
-                engine_task_set_desired_stopped(o->et, "image pull failed");
-                o->et->task->pull_stopped_at = realtime_usec();
-                engine_op_finish(o);
-                return;
-        }
-        if (docker_image_inspect(e->docker, c->image, 0, on_pull_fallback_inspect, o, NULL) < 0)
-                pull_done_common(o);
-}
-
 static void on_ecr_auth(int error, const char *message, const char *username, const char *password,
                         const char *server_address, void *ud)
 {
@@ -119,7 +108,7 @@ static void on_ecr_auth(int error, const char *message, const char *username, co
                 if (asprintf(&why, "registry %s: %s", strna(c->registry_auth.ecr_registry_id),
                              strna(message)) < 0)
                         why = NULL;
-                pull_auth_failed(o, "CannotPullECRContainerError", why ? why : strna(message));
+                pull_failed(o, "CannotPullECRContainerError", why ? why : strna(message));
                 return;
         }
         struct docker_auth auth = {
@@ -145,15 +134,13 @@ static void pull_ecr(struct op *o)
                          ? credstore_get(e->credstore, t->execution_credentials_id)
                          : NULL;
                 if (!tc) {
-                        pull_auth_failed(o, "CannotPullECRContainerError",
-                                         "the task's execution role credentials are not "
-                                         "available; check the task definition's "
-                                         "executionRoleArn");
+                        pull_failed(o, "CannotPullECRContainerError",
+                                    "the task's execution role credentials are not "
+                                    "available; check the task definition's "
+                                    "executionRoleArn");
                         return;
                 }
-                ac.access_key_id = tc->access_key_id;
-                ac.secret_access_key = tc->secret_access_key;
-                ac.session_token = tc->session_token;
+                ac = task_credentials_for_signing(tc);
         }
         struct pullauth_ecr_request req = {
             .registry_id = ra->ecr_registry_id,
@@ -163,13 +150,13 @@ static void pull_ecr(struct op *o)
             .credentials_id = tc ? tc->credentials_id : NULL,
             .role_arn = tc ? tc->role_arn : NULL,
         };
-        r = pullauth_ecr_get(e->ecr, &req, on_ecr_auth, o, NULL);
+        r = pullauth_ecr_get(e->ecr, &req, on_ecr_auth, o);
         if (r < 0) {
                 _cleanup_free_ char *why = NULL;
                 if (asprintf(&why, "registry %s: cannot ask ECR for a token: %s",
                              strna(ra->ecr_registry_id), strerror(-r)) < 0)
                         why = NULL;
-                pull_auth_failed(o, "CannotPullECRContainerError", why ? why : strerror(-r));
+                pull_failed(o, "CannotPullECRContainerError", why ? why : strerror(-r));
         }
 }
 

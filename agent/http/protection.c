@@ -277,11 +277,7 @@ static void protection_handle(struct endpoints *ep, const struct httpd_request *
                                     "Unexpected error occurred", NULL);
 
         struct protection_call *pc = calloc(1, sizeof(*pc));
-        struct aws_credentials creds = {
-            .access_key_id = tc->access_key_id,
-            .secret_access_key = tc->secret_access_key,
-            .session_token = tc->session_token,
-        };
+        struct aws_credentials creds = task_credentials_for_signing(tc);
         struct awsjson_call_opts opts = {
             .timeout_usec = PROTECTION_CALL_TIMEOUT_USEC,
             .max_attempts = 1,

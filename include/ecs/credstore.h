@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ecs/sigv4.h"
+
 struct credstore;
 
 struct task_credentials {
@@ -19,6 +21,16 @@ struct task_credentials {
         char *session_token;
         char *expiration; /* verbatim from ACS */
 };
+
+/* The credentials to sign a call with, borrowing tc's strings. */
+static inline struct aws_credentials task_credentials_for_signing(const struct task_credentials *tc)
+{
+        return (struct aws_credentials){
+            .access_key_id = tc->access_key_id,
+            .secret_access_key = tc->secret_access_key,
+            .session_token = tc->session_token,
+        };
+}
 
 int credstore_new(struct credstore **ret);
 struct credstore *credstore_free(struct credstore *s);

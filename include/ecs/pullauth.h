@@ -61,14 +61,10 @@ typedef void (*pullauth_ecr_fn)(int error, const char *message, const char *user
 int pullauth_ecr_new(struct ecs_loop *loop, struct aws_credential_provider *instance_creds,
                      struct pullauth_ecr **ret);
 struct pullauth_ecr *pullauth_ecr_free(struct pullauth_ecr *p);
-/* Calls back from the cache right away (still from the loop, never inside this call) or
- * once the shared GetAuthorizationToken for the key finishes. *ret (optional) cancels. */
-struct pullauth_wait;
+/* Calls back from the cache (from the loop, never inside this call) or once the shared
+ * GetAuthorizationToken for the key finishes. */
 int pullauth_ecr_get(struct pullauth_ecr *p, const struct pullauth_ecr_request *req,
-                     pullauth_ecr_fn cb, void *userdata, struct pullauth_wait **ret);
-void pullauth_wait_cancel(struct pullauth_wait *w);
-/* GetAuthorizationToken calls made so far (for tests and benchmarks). */
-unsigned pullauth_ecr_calls(const struct pullauth_ecr *p);
+                     pullauth_ecr_fn cb, void *userdata);
 
 /* Internal, exported for the unit tests: strict base64 (standard alphabet, padded). */
 int pullauth_base64_decode(const char *in, char **ret, size_t *ret_len);

@@ -62,6 +62,17 @@ def register(cp, family, image, command=("sleep", "300")):
                           "command": list(command)}], execution_role_arn=EXEC_ROLE)
 
 
+def ecr_agent(cp, cluster, make_agent, reg, family, settings=SETTINGS, **seed):
+    """An agent registered, the image only in the registry, a token seeded and a task
+    definition that pulls it with the execution role."""
+    drop_local(reg.busybox)
+    seed_token(cp, reg, **seed)
+    register(cp, family, reg.busybox)
+    agent = make_agent(settings)
+    registered(cp, cluster, agent)
+    return agent
+
+
 def stopped_reason(cp, cluster, arn):
     t = cp.wait_task(cluster, arn, "STOPPED", timeout=90)
     return t["containers"][0].get("reason", ""), t
@@ -69,11 +80,7 @@ def stopped_reason(cp, cluster, arn):
 
 def test_ecr_pull_with_execution_role(cp, cluster, make_agent, auth_registry):
     reg = auth_registry
-    drop_local(reg.busybox)
-    seed_token(cp, reg)
-    register(cp, "ecr", reg.busybox)
-    agent = make_agent(SETTINGS)
-    registered(cp, cluster, agent)
+    agent = ecr_agent(cp, cluster, make_agent, reg, "ecr")
     arn = cp.run_task(cluster, "ecr")[0]
     t = cp.wait_task(cluster, arn, "RUNNING", timeout=90)
     # Docker really has the image now, pulled from the registry that demands credentials.
@@ -92,11 +99,7 @@ def test_ecr_pull_with_execution_role(cp, cluster, make_agent, auth_registry):
 
 def test_ten_tasks_share_one_token(cp, cluster, make_agent, auth_registry):
     reg = auth_registry
-    drop_local(reg.busybox)
-    seed_token(cp, reg)
-    register(cp, "ecr10", reg.busybox)
-    agent = make_agent(SETTINGS)
-    registered(cp, cluster, agent)
+    ecr_agent(cp, cluster, make_agent, reg, "ecr10")
     arns = cp.run_task(cluster, "ecr10", count=10)
     for arn in arns:
         cp.wait_task(cluster, arn, "RUNNING", timeout=120)
@@ -130,11 +133,7 @@ def test_wrong_token_stops_only_that_task(cp, cluster, make_agent, auth_registry
 ])
 def test_bad_tokens_are_clear_reasons(cp, cluster, make_agent, auth_registry, seed, expect):
     reg = auth_registry
-    drop_local(reg.busybox)
-    seed_token(cp, reg, **seed)
-    register(cp, "ecrtok", reg.busybox)
-    agent = make_agent(SETTINGS)
-    registered(cp, cluster, agent)
+    agent = ecr_agent(cp, cluster, make_agent, reg, "ecrtok", **seed)
     arn = cp.run_task(cluster, "ecrtok")[0]
     reason, _ = stopped_reason(cp, cluster, arn)
     assert reason.startswith("CannotPullECRContainerError:"), reason
@@ -146,11 +145,7 @@ def test_bad_tokens_are_clear_reasons(cp, cluster, make_agent, auth_registry, se
 def test_token_near_expiry_is_not_reused(cp, cluster, make_agent, auth_registry):
     # A token inside its last 30 minutes serves the pull that asked for it and is not kept.
     reg = auth_registry
-    drop_local(reg.busybox)
-    seed_token(cp, reg, expiresIn=600)
-    register(cp, "ecrshort", reg.busybox)
-    agent = make_agent(SETTINGS)
-    registered(cp, cluster, agent)
+    ecr_agent(cp, cluster, make_agent, reg, "ecrshort", expiresIn=600)
     first = cp.run_task(cluster, "ecrshort")[0]
     cp.wait_task(cluster, first, "RUNNING", timeout=90)
     second = cp.run_task(cluster, "ecrshort")[0]

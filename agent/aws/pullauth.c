@@ -147,6 +147,25 @@ static int dup_opt(json_object *o, const char *key, char **ret)
         return 0;
 }
 
+/* {"auth": base64("user:password")} into the entry's username and password. */
+static int decode_auth_member(json_object *v, struct pullauth_entry *e)
+{
+        _cleanup_free_ char *plain = NULL;
+        size_t len = 0;
+        bool ok = true;
+        const char *auth = json_get_string(v, "auth", &ok);
+        int r;
+
+        if (!ok || !auth)
+                return -EINVAL;
+        r = pullauth_base64_decode(auth, &plain, &len);
+        if (r < 0)
+                return r;
+        r = split_user_password(plain, len, &e->username, &e->password);
+        explicit_bzero(plain, len);
+        return r;
+}
+
 static int parse_entry(enum ecs_engine_auth_type type, const char *key, json_object *v,
                        struct pullauth_entry *e)
 {
@@ -154,40 +173,15 @@ static int parse_entry(enum ecs_engine_auth_type type, const char *key, json_obj
 
         if (!json_object_is_type(v, json_type_object))
                 return -EINVAL;
-        if (type == ECS_ENGINE_AUTH_TYPE_DOCKERCFG) {
-                _cleanup_free_ char *plain = NULL;
-                size_t len = 0;
-                bool ok = true;
-                const char *auth = json_get_string(v, "auth", &ok);
-                if (!ok || !auth)
-                        return -EINVAL;
-                r = pullauth_base64_decode(auth, &plain, &len);
-                if (r < 0)
-                        return r;
-                r = split_user_password(plain, len, &e->username, &e->password);
-                explicit_bzero(plain, len);
-                if (r < 0)
-                        return r;
-        } else {
-                if ((r = dup_opt(v, "username", &e->username)) < 0 ||
-                    (r = dup_opt(v, "password", &e->password)) < 0 ||
-                    (r = dup_opt(v, "email", &e->email)) < 0 ||
-                    (r = dup_opt(v, "serveraddress", &e->server_address)) < 0)
-                        return r;
-                if (!e->username && !e->password) {
-                        /* {"auth": base64} is accepted in this format too. */
-                        _cleanup_free_ char *plain = NULL;
-                        size_t len = 0;
-                        bool ok = true;
-                        const char *auth = json_get_string(v, "auth", &ok);
-                        if (!ok || !auth || pullauth_base64_decode(auth, &plain, &len) < 0)
-                                return -EINVAL;
-                        r = split_user_password(plain, len, &e->username, &e->password);
-                        explicit_bzero(plain, len);
-                        if (r < 0)
-                                return r;
-                }
-        }
+        if (type == ECS_ENGINE_AUTH_TYPE_DOCKER &&
+            ((r = dup_opt(v, "username", &e->username)) < 0 ||
+             (r = dup_opt(v, "password", &e->password)) < 0 ||
+             (r = dup_opt(v, "email", &e->email)) < 0 ||
+             (r = dup_opt(v, "serveraddress", &e->server_address)) < 0))
+                return r;
+        /* dockercfg has only {"auth": base64}; the docker format accepts it too. */
+        if (!e->username && !e->password && (r = decode_auth_member(v, e)) < 0)
+                return r;
         e->key = strdup(strip_scheme(key));
         return e->key ? 0 : -ENOMEM;
 }
@@ -303,7 +297,6 @@ struct pullauth_wait {
 };
 
 struct token {
-        struct pullauth_ecr *owner;
         char *key;
         char *username, *password, *endpoint;
         uint64_t refresh_usec; /* realtime: not used from here on */
@@ -318,7 +311,6 @@ struct pullauth_ecr {
         struct ecs_loop *loop;
         struct aws_credential_provider *creds;
         struct token *tokens;
-        unsigned calls;
 };
 
 int pullauth_ecr_new(struct ecs_loop *loop, struct aws_credential_provider *instance_creds,
@@ -370,11 +362,6 @@ struct pullauth_ecr *pullauth_ecr_free(struct pullauth_ecr *p)
         return NULL;
 }
 
-unsigned pullauth_ecr_calls(const struct pullauth_ecr *p)
-{
-        return p ? p->calls : 0;
-}
-
 static void unlink_wait(struct pullauth_wait *w)
 {
         for (struct pullauth_wait **pp = &w->tok->waiters; *pp; pp = &(*pp)->next)
@@ -382,14 +369,6 @@ static void unlink_wait(struct pullauth_wait *w)
                         *pp = w->next;
                         return;
                 }
-}
-
-void pullauth_wait_cancel(struct pullauth_wait *w)
-{
-        if (!w)
-                return;
-        unlink_wait(w);
-        wait_free(w);
 }
 
 int pullauth_ecr_parse(const char *json, size_t len, char **ret_user, char **ret_password,
@@ -496,7 +475,6 @@ static void on_token(const struct awsjson_result *res, void *ud)
                         msg = msgf("GetAuthorizationToken returned a token that had already "
                                    "expired (%llu s ago); check the host's clock",
                                    (unsigned long long)((now - expires) / USEC_PER_SEC));
-                        token_forget(t);
                         r = -EKEYEXPIRED;
                 }
         }
@@ -577,14 +555,13 @@ static int token_fetch(struct pullauth_ecr *p, struct token *t,
         r = awsjson_call(t->client, ECR_TARGET, body, &co, on_token, t, &t->call);
         if (r < 0)
                 return r;
-        p->calls++;
         log_debug("ECR GetAuthorizationToken for registry %s in %s via %s", strna(req->registry_id),
                   req->region, endpoint);
         return 0;
 }
 
 int pullauth_ecr_get(struct pullauth_ecr *p, const struct pullauth_ecr_request *req,
-                     pullauth_ecr_fn cb, void *userdata, struct pullauth_wait **ret)
+                     pullauth_ecr_fn cb, void *userdata)
 {
         _cleanup_free_ char *key = NULL;
         struct token *t;
@@ -611,7 +588,6 @@ int pullauth_ecr_get(struct pullauth_ecr *p, const struct pullauth_ecr_request *
                 t = calloc(1, sizeof(*t));
                 if (!t)
                         return -ENOMEM;
-                t->owner = p;
                 t->key = TAKE_PTR(key);
                 t->next = p->tokens;
                 p->tokens = t;
@@ -639,7 +615,5 @@ int pullauth_ecr_get(struct pullauth_ecr *p, const struct pullauth_ecr_request *
         }
         w->next = t->waiters;
         t->waiters = w;
-        if (ret)
-                *ret = w;
         return 0;
 }
