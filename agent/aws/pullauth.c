@@ -617,3 +617,28 @@ int pullauth_ecr_get(struct pullauth_ecr *p, const struct pullauth_ecr_request *
         t->waiters = w;
         return 0;
 }
+
+/* ---- pull error advice ---- */
+
+char *pullauth_explain_pull_error(const char *raw)
+{
+        static const char user[] = "denied: User: ";
+        static const char perm[] = " is not authorized to perform: ecr:BatchGetImage on resource";
+        const char *advice = NULL, *u;
+
+        raw = strempty(raw);
+        u = strstr(raw, user);
+        if (u && u[strlen(user)] && strstr(u + strlen(user) + 1, perm))
+                advice = "Check that the role has the permissions to pull images from the "
+                         "registry.";
+        else if (strstr(raw, "denied: requested access to the resource is denied"))
+                advice = "Check whether the image exists.";
+        else if (strstr(raw, "request canceled while waiting for connection"))
+                advice = "Check your network configuration.";
+        if (!advice)
+                return strdup(raw);
+        char *out;
+        if (asprintf(&out, "The task can\u2019t pull the image. %s %s", advice, raw) < 0)
+                return NULL;
+        return out;
+}

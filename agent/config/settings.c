@@ -131,6 +131,12 @@ const struct config_setting config_settings[] = {
     CUSTOM("DOCKER_HOST", docker_host, 0, "the Docker socket, unix:///path only"),
     STRING("AWS_EC2_METADATA_SERVICE_ENDPOINT", ec2_metadata_endpoint, NULL, config_check_http_url,
            0, "the instance metadata service, when not 169.254.169.254"),
+    STRING("AWS_ENDPOINT_URL", aws_endpoint_url, NULL, config_check_http_url, 0,
+           "ours, as the AWS SDKs: the endpoint of the AWS services called for tasks "
+           "(Secrets Manager), when not the regional one"),
+    STRING("AWS_ENDPOINT_URL_SECRETS_MANAGER", aws_endpoint_url_secrets_manager, NULL,
+           config_check_http_url, 0,
+           "ours, as the AWS SDKs: the Secrets Manager endpoint; wins over AWS_ENDPOINT_URL"),
     BOOL("ECS_EXTERNAL", external, false, "an external (ECS Anywhere) instance: no IMDS, no ENIs"),
 
     STRING("AWS_ACCESS_KEY_ID", aws_access_key_id, NULL, config_check_no_blanks, F_CRED,

@@ -325,6 +325,9 @@ static const char *cpu_architecture(void)
 static char *const implemented_capabilities[] = {
     "ecs.capability.container-ordering",       /* dependsOn: engine/depgraph.c */
     "ecs.capability.container-restart-policy", /* restartPolicy: engine.c */
+    /* repositoryCredentials: engine/pull.c, aws/asm.c */
+    "ecs.capability.private-registry-authentication.secretsmanager",
+    "ecs.capability.ecr-endpoint", /* ecrAuthData.endpointOverride: aws/pullauth.c */
     NULL,
 };
 

@@ -45,6 +45,7 @@ void port_allocator_release(struct port_allocator *pa, uint16_t port, enum port_
 struct cgroup_manager;
 struct credstore;
 struct ecs_config;
+struct asm_client;
 struct pullauth_ecr;
 struct pullauth_static;
 struct ecs_loop;
@@ -93,9 +94,10 @@ struct engine {
         struct docker_events *events;
         struct tasknet *net; /* awsvpc; NULL when ECS_ENABLE_TASK_ENI is off */
         char *instance_arn, *availability_zone, *host_private_ipv4, *host_public_ipv4;
-        struct credstore *credstore;         /* execution-role credentials; may be NULL */
-        struct pullauth_ecr *ecr;            /* ECR tokens */
-        struct pullauth_static *static_auth; /* ECS_ENGINE_AUTH_DATA */
+        struct credstore *credstore; /* execution-role credentials; may be NULL */
+        struct pullauth_ecr *ecr;
+        struct asm_client *asm_client; /* repositoryCredentials */ /* ECR tokens */
+        struct pullauth_static *static_auth;                       /* ECS_ENGINE_AUTH_DATA */
 };
 
 /* engine.c: the task table, the step, and what every part records through. */

@@ -12,6 +12,7 @@
 #include "ecs/jsonutil.h"
 #include "ecs/log.h"
 #include "ecs/loop.h"
+#include "ecs/asm.h"
 #include "ecs/pullauth.h"
 #include "ecs/state.h"
 #include "ecs/strbuf.h"
@@ -438,6 +439,13 @@ int engine_new(const struct engine_params *p, struct engine **ret)
                 engine_free(e);
                 return -ENOMEM;
         }
+        if (asm_client_new(p->loop, p->instance_creds, e->region,
+                           p->config->aws_endpoint_url_secrets_manager
+                               ?: p->config->aws_endpoint_url,
+                           &e->asm_client) < 0) {
+                engine_free(e);
+                return -ENOMEM;
+        }
         /* A malformed ECS_ENGINE_AUTH_DATA costs its entries (with a warning), not the agent. */
         if (pullauth_static_parse(p->config->engine_auth_type, p->config->engine_auth_data,
                                   &e->static_auth) == -ENOMEM) {
@@ -518,6 +526,7 @@ struct engine *engine_free(struct engine *e)
         free(e->host_private_ipv4);
         free(e->host_public_ipv4);
         pullauth_ecr_free(e->ecr);
+        asm_client_free(e->asm_client);
         pullauth_static_free(e->static_auth);
         free(e);
         return NULL;

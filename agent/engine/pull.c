@@ -1,5 +1,6 @@
 /* Image pulls, by ECS_IMAGE_PULL_BEHAVIOR (§4.9): when to pull, when a cached image will do,
  * and when a failed pull fails the task. */
+#include "ecs/asm.h"
 #include "ecs/config.h"
 #include "ecs/credstore.h"
 #include "ecs/docker.h"
@@ -76,7 +77,8 @@ static void on_pull(const struct docker_result *res, const char *digest, void *u
                 pull_done_common(o);
                 return;
         }
-        pull_failed(o, "CannotPullContainerError", res->message);
+        _cleanup_free_ char *msg = pullauth_explain_pull_error(res->message);
+        pull_failed(o, "CannotPullContainerError", msg ? msg : strempty(res->message));
 }
 
 static void pull_with(struct op *o, const struct docker_auth *auth)
@@ -160,6 +162,73 @@ static void pull_ecr(struct op *o)
         }
 }
 
+/* A failure to get the registry credentials of repositoryCredentials is the task's:
+ * the official agent fetches them as a task resource before any pull. */
+static void asm_failed(struct op *o, const char *msg)
+{
+        engine_task_fail(o->et, "ResourceInitializationError", "%s", msg);
+        o->et->task->pull_stopped_at = realtime_usec();
+        engine_op_finish(o);
+}
+
+static void on_asm_secret(int error, const char *message, const char *secret_string, void *ud)
+{
+        struct op *o = ud;
+        struct ecs_container *c = &o->et->task->containers[o->idx];
+        _cleanup_free_ char *user = NULL;
+        char *password = NULL;
+        const char *why = NULL;
+
+        if (error < 0) {
+                asm_failed(o, message);
+                return;
+        }
+        int r = asm_parse_registry_auth(secret_string, &user, &password, &why);
+        if (r < 0) {
+                log_warning("Task %s container %s: registry credentials in %s: %s",
+                            o->et->task->arn, c->name, c->registry_auth.asm_credentials_parameter,
+                            why ? why : strerror(-r));
+                asm_failed(o, why ? why : strerror(-r));
+                return;
+        }
+        /* No server address: Docker sends the credentials to the image's registry. */
+        struct docker_auth auth = {.username = user, .password = password};
+        pull_with(o, &auth);
+        explicit_bzero(password, strlen(password));
+        free(password);
+}
+
+static void pull_asm(struct op *o)
+{
+        struct engine *e = o->engine;
+        struct ecs_task *t = o->et->task;
+        struct ecs_container *c = &t->containers[o->idx];
+        const struct registry_auth *ra = &c->registry_auth;
+        const struct task_credentials *tc =
+            t->execution_credentials_id && e->credstore
+                ? credstore_get(e->credstore, t->execution_credentials_id)
+                : NULL;
+
+        if (!tc) {
+                asm_failed(o, "asm resource: unable to find execution role credentials");
+                return;
+        }
+        struct aws_credentials ac = task_credentials_for_signing(tc);
+        struct asm_request req = {
+            .secret_id = ra->asm_credentials_parameter,
+            .region = ra->asm_region,
+            .credentials = &ac,
+        };
+        int r = asm_get_secret(e->asm_client, &req, on_asm_secret, o);
+        if (r < 0) {
+                _cleanup_free_ char *why = NULL;
+                if (asprintf(&why, "asm fetching secret from the service for %s: %s",
+                             strna(ra->asm_credentials_parameter), strerror(-r)) < 0)
+                        why = NULL;
+                asm_failed(o, why ? why : strerror(-r));
+        }
+}
+
 static void do_pull(struct op *o)
 {
         struct engine *e = o->engine;
@@ -173,13 +242,7 @@ static void do_pull(struct op *o)
                 return;
         }
         if (streq_ptr(c->registry_auth.type, "asm")) {
-                /* Pulling anonymously instead would hide the problem behind Docker's error. */
-                engine_task_fail(o->et, "ResourceInitializationError",
-                                 "container %s: private registry credentials from Secrets "
-                                 "Manager (repositoryCredentials) are not supported yet",
-                                 c->name);
-                t->pull_stopped_at = realtime_usec();
-                engine_op_finish(o);
+                pull_asm(o);
                 return;
         }
         /* Everything else pulls with the host's credentials for the registry, if any. */

@@ -158,6 +158,10 @@ struct ecs_config {
         char *docker_host;           /* unix://... */
         char *docker_socket_path;    /* derived from docker_host */
         char *ec2_metadata_endpoint; /* AWS_EC2_METADATA_SERVICE_ENDPOINT; NULL: default */
+        /* AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_SECRETS_MANAGER, as the AWS SDKs read them:
+         * where Secrets Manager is (NULL: its regional endpoint). */
+        char *aws_endpoint_url;
+        char *aws_endpoint_url_secrets_manager;
         bool external;
 
         /* Static instance credentials for the credential chain (NULL when absent). Taken as a

@@ -66,6 +66,11 @@ struct pullauth_ecr *pullauth_ecr_free(struct pullauth_ecr *p);
 int pullauth_ecr_get(struct pullauth_ecr *p, const struct pullauth_ecr_request *req,
                      pullauth_ecr_fn cb, void *userdata);
 
+/* Docker's pull error with the official advice in front when it matches one of the official
+ * patterns (permission to ecr:BatchGetImage, an image that does not exist, the network);
+ * else a copy of it. NULL only without memory. */
+char *pullauth_explain_pull_error(const char *raw);
+
 /* Internal, exported for the unit tests: strict base64 (standard alphabet, padded). */
 int pullauth_base64_decode(const char *in, char **ret, size_t *ret_len);
 /* Parses a GetAuthorizationToken response; -EBADMSG with *ret_why on malformed data. */

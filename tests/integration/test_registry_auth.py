@@ -191,3 +191,61 @@ def test_static_auth_absent_means_anonymous_pull_fails(cp, cluster, make_agent, 
     arn = cp.run_task(cluster, "anon")[0]
     reason, _ = stopped_reason(cp, cluster, arn)
     assert reason.startswith("CannotPullContainerError:"), reason
+
+
+# ---- repositoryCredentials: a Secrets Manager secret fetched with the execution role ----
+
+def asm_agent(cp, cluster, make_agent, reg, family, secret_string=None):
+    """An agent that reaches ecs-local's Secrets Manager, and a task definition whose image
+    is in the registry with repositoryCredentials naming a secret (seeded unless None)."""
+    drop_local(reg.busybox)
+    arn = f"arn:aws:secretsmanager:{harness.REGION}:123456789012:secret:ecs-it-missing-AbCdEf"
+    if secret_string is not None:
+        arn = cp.admin("POST", "/secrets", {"name": f"ecs-it/{family}",
+                                            "secretString": secret_string})["arn"]
+    cp.register(family, [{"name": "main", "image": reg.busybox, "essential": True,
+                          "memory": 16, "command": ["sleep", "300"],
+                          "repositoryCredentials": {"credentialsParameter": arn}}],
+                execution_role_arn=EXEC_ROLE)
+    agent = make_agent(dict(SETTINGS, AWS_ENDPOINT_URL_SECRETS_MANAGER=cp.url))
+    registered(cp, cluster, agent)
+    return agent, arn
+
+
+def test_repository_credentials_from_secrets_manager(cp, cluster, make_agent, auth_registry):
+    reg = auth_registry
+    agent, arn = asm_agent(cp, cluster, make_agent, reg, "asm",
+                           json.dumps({"username": reg.user, "password": reg.password}))
+    task = cp.run_task(cluster, "asm")[0]
+    cp.wait_task(cluster, task, "RUNNING", timeout=90)
+    assert harness.docker("image", "inspect", reg.busybox, "--format", "{{.Id}}").strip()
+    calls = cp.admin("GET", "/api-log?operation=GetSecretValue")["requests"]
+    assert len(calls) == 1 and calls[0]["status"] == 200
+    # Signed with the task's execution role, not the instance's key.
+    assert calls[0]["accessKeyId"] in execution_key_ids(cp)
+    assert not token_calls(cp)
+    assert reg.password not in agent.read_log()
+    drop_local(reg.busybox)
+
+
+@pytest.mark.parametrize("secret,expect", [
+    (None, "asm fetching secret from the service for arn:aws:secretsmanager:"),
+    ("not json", "asm fetching authorization data: unable to unmarshal secret value, "
+                 "invalid schema"),
+    ('{"username": "AWS"}', "asm fetching password: AuthorizationData is malformed, "
+                            "empty field"),
+])
+def test_repository_credentials_failures(cp, cluster, make_agent, auth_registry, secret,
+                                         expect):
+    reg = auth_registry
+    agent, arn = asm_agent(cp, cluster, make_agent, reg, "asmbad", secret)
+    task = cp.run_task(cluster, "asmbad")[0]
+    t = cp.wait_task(cluster, task, "STOPPED", timeout=90)
+    reason = t.get("stoppedReason", "")
+    assert reason.startswith("ResourceInitializationError: "), reason
+    assert expect in reason, reason
+    if secret is None:
+        assert "ResourceNotFoundException" in reason and arn in reason
+    # Nothing was pulled.
+    assert harness.docker("image", "inspect", reg.busybox, check=False).strip() in ("", "[]")
+    assert agent.alive()

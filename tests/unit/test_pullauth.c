@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "ecs/asm.h"
 #include "ecs/pullauth.h"
 
 static struct pullauth_static *parse(enum ecs_engine_auth_type type, const char *data, int want)
@@ -171,12 +172,101 @@ static void test_ecr_response(void **state)
         }
 }
 
+static void expect_asm_auth(const char *secret, const char *user, const char *password,
+                            const char *why)
+{
+        char *u = NULL, *p = NULL;
+        const char *w = NULL;
+        int r = asm_parse_registry_auth(secret, &u, &p, &w);
+        if (user) {
+                assert_int_equal(r, 0);
+                assert_string_equal(u, user);
+                assert_string_equal(p, password);
+        } else {
+                assert_int_equal(r, -EBADMSG);
+                assert_non_null(w);
+                assert_non_null(strstr(w, why));
+                assert_null(u);
+        }
+        free(u);
+        free(p);
+}
+
+static void test_asm_registry_auth(void **state)
+{
+        (void)state;
+        expect_asm_auth("{\"username\":\"u\",\"password\":\"p:w\"}", "u", "p:w", NULL);
+        /* Field names match as Go's encoding/json does: ignoring case. */
+        expect_asm_auth("{\"Username\":\"U\",\"PASSWORD\":\"P\"}", "U", "P", NULL);
+        expect_asm_auth("", NULL, NULL, "empty secrets value");
+        expect_asm_auth(NULL, NULL, NULL, "empty secrets value");
+        expect_asm_auth("user:pass", NULL, NULL, "invalid schema");
+        expect_asm_auth("[\"u\",\"p\"]", NULL, NULL, "invalid schema");
+        expect_asm_auth("{\"username\":1,\"password\":\"p\"}", NULL, NULL, "invalid schema");
+        expect_asm_auth("{\"password\":\"p\"}", NULL, NULL, "asm fetching username");
+        expect_asm_auth("{\"username\":\"u\",\"password\":\"\"}", NULL, NULL,
+                        "asm fetching password");
+}
+
+static void test_asm_arn_region(void **state)
+{
+        (void)state;
+        char *r = asm_arn_region("arn:aws:secretsmanager:eu-west-1:123456789012:secret:a-AbCdEf");
+        assert_string_equal(r, "eu-west-1");
+        free(r);
+        assert_null(asm_arn_region("my-secret"));
+        assert_null(asm_arn_region("arn:aws:secretsmanager::123456789012:secret:a"));
+        assert_null(asm_arn_region("arn:aws:secretsmanager"));
+}
+
+static void expect_explained(const char *raw, const char *want)
+{
+        char *got = pullauth_explain_pull_error(raw);
+        assert_non_null(got);
+        assert_string_equal(got, want);
+        free(got);
+}
+
+static void test_pull_error_advice(void **state)
+{
+        (void)state;
+        const char *perm = "Error response from daemon: pull access denied: denied: User: "
+                           "arn:aws:sts::1:assumed-role/r/i is not authorized to perform: "
+                           "ecr:BatchGetImage on resource: arn:aws:ecr:x";
+        const char *missing = "pull access denied for x, repository does not exist or may "
+                              "require 'docker login': denied: requested access to the resource "
+                              "is denied";
+        const char *net = "Get \"https://r/v2/\": net/http: request canceled while waiting for "
+                          "connection (Client.Timeout exceeded while awaiting headers)";
+        char want[1024];
+
+        snprintf(want, sizeof(want),
+                 "The task can\u2019t pull the image. Check that the role has the permissions to "
+                 "pull images from the registry. %s",
+                 perm);
+        expect_explained(perm, want);
+        snprintf(want, sizeof(want),
+                 "The task can\u2019t pull the image. Check whether the image exists. %s", missing);
+        expect_explained(missing, want);
+        snprintf(want, sizeof(want),
+                 "The task can\u2019t pull the image. Check your network configuration. %s", net);
+        expect_explained(net, want);
+        /* No user between the two parts: no match. */
+        expect_explained("denied: User:  is not authorized to perform: ecr:BatchGetImage on "
+                         "resource",
+                         "denied: User:  is not authorized to perform: ecr:BatchGetImage on "
+                         "resource");
+        expect_explained("manifest unknown", "manifest unknown");
+        expect_explained(NULL, "");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_docker_format),        cmocka_unit_test(test_dockercfg_format),
             cmocka_unit_test(test_static_bad_documents), cmocka_unit_test(test_base64),
-            cmocka_unit_test(test_ecr_response),
+            cmocka_unit_test(test_ecr_response),         cmocka_unit_test(test_asm_registry_auth),
+            cmocka_unit_test(test_asm_arn_region),       cmocka_unit_test(test_pull_error_advice),
         };
         return cmocka_run_group_tests_name("pullauth", tests, NULL, NULL);
 }
