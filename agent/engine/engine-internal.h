@@ -46,6 +46,7 @@ struct cgroup_manager;
 struct credstore;
 struct ecs_config;
 struct asm_client;
+struct engine_images;
 struct pullauth_ecr;
 struct pullauth_static;
 struct ecs_loop;
@@ -94,10 +95,11 @@ struct engine {
         struct docker_events *events;
         struct tasknet *net; /* awsvpc; NULL when ECS_ENABLE_TASK_ENI is off */
         char *instance_arn, *availability_zone, *host_private_ipv4, *host_public_ipv4;
-        struct credstore *credstore; /* execution-role credentials; may be NULL */
-        struct pullauth_ecr *ecr;
-        struct asm_client *asm_client; /* repositoryCredentials */ /* ECR tokens */
-        struct pullauth_static *static_auth;                       /* ECS_ENGINE_AUTH_DATA */
+        struct credstore *credstore;         /* execution-role credentials; may be NULL */
+        struct pullauth_ecr *ecr;            /* ECR tokens */
+        struct asm_client *asm_client;       /* repositoryCredentials */
+        struct pullauth_static *static_auth; /* ECS_ENGINE_AUTH_DATA */
+        struct engine_images *images;        /* image records and cleanup */
 };
 
 /* engine.c: the task table, the step, and what every part records through. */
@@ -162,6 +164,19 @@ void engine_metadata_file_prepare(struct engine *e, struct engine_task *et, stru
 void engine_metadata_file_ready(struct engine *e, struct engine_task *et, struct ecs_container *c,
                                 const struct docker_container *d);
 void engine_metadata_file_remove(struct engine *e, const struct ecs_task *t);
+
+/* images.c: image records (images.json) and image cleanup (§9.1). */
+int engine_images_init(struct engine *e);
+void engine_images_free(struct engine *e);
+/* A pull of image succeeded. */
+void engine_images_pulled(struct engine *e, const char *image);
+/* Docker showed the container's image ID; started_usec > 0 once it started. */
+void engine_images_seen(struct engine *e, const struct ecs_container *c, uint64_t started_usec);
+/* After restore: records for the images of every restored container. */
+void engine_images_restored(struct engine *e);
+/* True when a cleanup cycle runs: the pull is held and begun (engine_pull_begin) after it. */
+bool engine_images_hold_pull(struct engine *e, struct op *o);
+void engine_pull_begin(struct op *o);
 
 /* cleanup.c */
 void engine_remove_task(struct engine *e, struct engine_task *et);

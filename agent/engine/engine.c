@@ -459,6 +459,8 @@ int engine_new(const struct engine_params *p, struct engine **ret)
         r = sd_event_add_defer(ecs_loop_event(p->loop), &e->settle, on_settle, e);
         if (r >= 0)
                 r = sd_event_source_set_enabled(e->settle, SD_EVENT_OFF);
+        if (r >= 0)
+                r = engine_images_init(e);
         if (r < 0) {
                 engine_free(e);
                 return r;
@@ -525,6 +527,7 @@ struct engine *engine_free(struct engine *e)
         free(e->availability_zone);
         free(e->host_private_ipv4);
         free(e->host_public_ipv4);
+        engine_images_free(e);
         pullauth_ecr_free(e->ecr);
         asm_client_free(e->asm_client);
         pullauth_static_free(e->static_auth);

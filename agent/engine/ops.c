@@ -144,6 +144,7 @@ void engine_apply_inspect(struct engine *e, struct engine_task *et, struct ecs_c
                 free(c->image_id);
                 c->image_id = strdup(d->image_id);
         }
+        engine_images_seen(e, c, d->started_at_usec);
         if (d->created_usec && !c->created_at)
                 c->created_at = d->created_usec;
         if (d->started_at_usec && !c->started_at)

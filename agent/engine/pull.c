@@ -73,6 +73,7 @@ static void on_pull(const struct docker_result *res, const char *digest, void *u
         if (res->error == 0) {
                 if (digest && !c->image_digest)
                         c->image_digest = strdup(digest);
+                engine_images_pulled(o->engine, c->image);
                 log_debug("Task %s container %s: pulled %s", o->et->task->arn, c->name, c->image);
                 pull_done_common(o);
                 return;
@@ -277,10 +278,19 @@ static void on_pull_check(const struct docker_result *res, const struct docker_i
 
 void engine_start_pull(struct engine *e, struct engine_task *et, size_t idx)
 {
-        struct ecs_container *c = &et->task->containers[idx];
         struct op *o = engine_op_new(e, et, idx, OP_PULL);
         if (!o)
                 return;
+        /* No pull while image cleanup removes images: it could remove what we pull. */
+        if (engine_images_hold_pull(e, o))
+                return;
+        engine_pull_begin(o);
+}
+
+void engine_pull_begin(struct op *o)
+{
+        struct engine *e = o->engine;
+        struct ecs_container *c = &o->et->task->containers[o->idx];
         switch (e->config->image_pull_behavior) {
         case ECS_IMAGE_PULL_BEHAVIOR_ONCE:
         case ECS_IMAGE_PULL_BEHAVIOR_PREFER_CACHED:

@@ -138,6 +138,7 @@ static void restore_finish(struct restore *rs)
                 if (et->task->known_status == TASK_STATUS_STOPPED)
                         engine_task_sent(e, et->task); /* cleanup timers */
         }
+        engine_images_restored(e);
         log_info("Restored %zu task(s) in %llu ms", e->n_tasks,
                  (unsigned long long)((now_usec() - rs->started) / USEC_PER_MSEC));
         if (rs->done)

@@ -240,6 +240,11 @@ struct ecs_config {
         uint64_t image_cleanup_interval_usec;
         uint64_t image_minimum_cleanup_age_usec;
         uint32_t num_images_delete_per_cycle;
+        uint64_t image_cleanup_test_interval_usec; /* ours, tests only; 0: unset */
+        bool untracked_image_cleanup;
+        uint64_t nonecs_image_minimum_cleanup_age_usec;
+        uint32_t nonecs_num_containers_delete_per_cycle;
+        char *exclude_untracked_image; /* comma list of name:tag; NULL: none */
 
         /* Metrics and endpoints. */
         bool metrics_disabled;

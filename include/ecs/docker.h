@@ -146,6 +146,16 @@ typedef void (*docker_image_fn)(const struct docker_result *res, const struct do
 int docker_image_inspect(struct docker_client *client, const char *name, uint64_t timeout_usec,
                          docker_image_fn cb, void *userdata, struct docker_call **ret);
 
+/* GET /images/json: every image on the host (id, repo_tags, created_usec, size set; the
+ * list is valid only during the callback). */
+typedef void (*docker_image_list_fn)(const struct docker_result *res,
+                                     const struct docker_image *list, size_t n, void *userdata);
+int docker_image_list(struct docker_client *client, uint64_t timeout_usec, docker_image_list_fn cb,
+                      void *userdata, struct docker_call **ret);
+/* Internal, exported for the unit tests. */
+int docker_image_list_parse(const char *body, size_t len, struct docker_image **ret, size_t *ret_n);
+void docker_image_list_free(struct docker_image *l, size_t n);
+
 /* Registry credentials for a pull. Never logged. */
 struct docker_auth {
         const char *username;

@@ -125,4 +125,11 @@ static inline void strv_freep(char ***l)
         strv_free(*l);
 }
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
-#define strv_foreach(s, l)  for (char **s = (l); s && *s; s++)
+static inline size_t strv_length(char *const *l)
+{
+        size_t n = 0;
+        while (l && l[n])
+                n++;
+        return n;
+}
+#define strv_foreach(s, l) for (char **s = (l); s && *s; s++)
