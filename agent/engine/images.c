@@ -349,12 +349,14 @@ void engine_images_seen(struct engine *e, const struct ecs_container *c, uint64_
                         return;
                 changed = true;
         }
-        if (started_usec > rec->last_used) {
-                rec->last_used = started_usec;
-                changed = true;
-        }
         if (changed)
                 mark_dirty(im);
+        if (started_usec > rec->last_used) {
+                /* Only the order of removal depends on it: saved with the next change, at
+                 * the next cycle or at exit, not with an fsync per container start. */
+                rec->last_used = started_usec;
+                im->dirty = true;
+        }
 }
 
 void engine_images_restored(struct engine *e)
@@ -904,6 +906,8 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *ud)
         sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
         if (im->phase != PHASE_IDLE)
                 return 0;
+        if (im->dirty && save_file(im) >= 0)
+                im->dirty = false;
         im->cycle_started = now_usec();
         im->deleted = im->untracked_removed = 0;
         im->phase = PHASE_LIST_CONTAINERS;
