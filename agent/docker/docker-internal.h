@@ -50,6 +50,9 @@ struct docker_call {
         struct docker_json_stream *stream; /* progress streams (pull, load) */
         struct docker_progress progress;
         int stream_error; /* why the progress parser gave up */
+        /* The limits asked for and how long the call ran, to tell which one ended it. */
+        uint64_t timeout_usec, stall_timeout_usec;
+        uint64_t started_usec, elapsed_usec;
 };
 
 struct docker_request {
@@ -70,6 +73,9 @@ struct docker_request {
 int docker_call_start(struct docker_client *client, const struct docker_request *req,
                       docker_finish_fn finish, void (*cb)(void), void *userdata,
                       struct docker_call **ret);
+/* For a call that failed with -ETIMEDOUT, the limit that ended it: its whole-call timeout, or
+ * its stall timeout (no byte for that long; *ret_stalled set), or 0 when neither ran out. */
+uint64_t docker_call_expired_limit(const struct docker_call *c, bool *ret_stalled);
 /* finish for calls whose callback is a docker_done_fn. */
 void docker_done_finish(struct docker_call *c, const struct ecs_http_response *resp,
                         struct docker_result *res);

@@ -311,9 +311,46 @@ int docker_auth_encode(const struct docker_auth *auth, char **ret)
         return 0;
 }
 
+/* "15s", "1m", "1m30s", "2h", "250ms": as the settings are written. */
+static void format_duration(char *buf, size_t n, uint64_t usec)
+{
+        uint64_t s = usec / USEC_PER_SEC;
+        int l = 0;
+
+        if (s == 0 || usec % USEC_PER_SEC) {
+                snprintf(buf, n, "%llums", (unsigned long long)(usec / USEC_PER_MSEC));
+                return;
+        }
+        buf[0] = '\0';
+        if (s >= 3600)
+                l += snprintf(buf + l, n - l, "%lluh", (unsigned long long)(s / 3600));
+        if (s % 3600 >= 60 && (size_t)l < n)
+                l += snprintf(buf + l, n - l, "%llum", (unsigned long long)(s % 3600 / 60));
+        if (s % 60 && (size_t)l < n)
+                snprintf(buf + l, n - l, "%llus", (unsigned long long)(s % 60));
+}
+
 static void pull_finish(struct docker_call *c, const struct ecs_http_response *resp,
                         struct docker_result *res)
 {
+        char why[384], limit[32];
+
+        /* libcurl's "Operation timed out after N milliseconds with M bytes received" counts
+         * the bytes of Docker's progress stream, not of the image: say which of our limits
+         * ended the pull and where Docker was. */
+        bool stalled = false;
+        uint64_t expired = res->error == -ETIMEDOUT ? docker_call_expired_limit(c, &stalled) : 0;
+        if (expired) {
+                format_duration(limit, sizeof(limit), expired);
+                snprintf(why, sizeof(why), "%s %s (%s); %s%s",
+                         stalled ? "image pull stalled: no progress for"
+                                 : "image pull did not finish within",
+                         limit,
+                         stalled ? "ECS_IMAGE_PULL_INACTIVITY_TIMEOUT" : "ECS_IMAGE_PULL_TIMEOUT",
+                         c->progress.last[0] ? "last progress: " : "no progress reported",
+                         c->progress.last);
+                res->message = why;
+        }
         ((docker_pull_fn)c->cb)(res, res->error ? NULL : c->progress.digest, c->userdata);
 }
 

@@ -1,5 +1,6 @@
 /* Docker's streamed answers: concatenated JSON objects split at any byte boundary, and the
  * JSON message stream (pull, load) they carry: its error, status and result lines. */
+#include <ctype.h>
 #include <stdio.h>
 
 #include "docker-internal.h"
@@ -89,6 +90,25 @@ static char *bounded_strdup(const char *s)
         return strndup(s, 4096);
 }
 
+/* "<id>: <status> <progress>" into p->last, cut to fit, anything unprintable as '?' and runs
+ * of spaces (the progress bar's) as one: it ends up in a task's stopped reason when the pull
+ * times out. */
+static void progress_note(struct docker_progress *p, const char *id, const char *status,
+                          const char *bar)
+{
+        char *w = p->last;
+
+        snprintf(p->last, sizeof(p->last), "%s%s%s%s%s", strempty(id), isempty(id) ? "" : ": ",
+                 status, isempty(bar) ? "" : " ", strempty(bar));
+        for (const char *r = p->last; *r; r++) {
+                char ch = isprint((unsigned char)*r) ? *r : '?';
+                if (ch == ' ' && w > p->last && w[-1] == ' ')
+                        continue;
+                *w++ = ch;
+        }
+        *w = '\0';
+}
+
 int docker_progress_parse(struct docker_progress *p, json_object *obj)
 {
         const char *err, *msg, *status, *stream;
@@ -109,6 +129,9 @@ int docker_progress_parse(struct docker_progress *p, json_object *obj)
                         return -ENOMEM;
         }
         status = json_get_string(obj, "status", NULL);
+        if (!isempty(status))
+                progress_note(p, json_get_string(obj, "id", NULL), status,
+                              json_get_string(obj, "progress", NULL));
         if (status && strncmp(status, "Digest: ", 8) == 0 && !p->digest) {
                 p->digest = strndup(status + 8, strcspn(status + 8, " \t\r\n"));
                 if (!p->digest)
@@ -136,6 +159,7 @@ void docker_progress_done(struct docker_progress *p)
         p->message = mfree(p->message);
         p->digest = mfree(p->digest);
         p->loaded = mfree(p->loaded);
+        p->last[0] = '\0';
         p->n_objects = 0;
 }
 

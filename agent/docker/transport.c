@@ -71,6 +71,7 @@ static void call_on_done(const struct ecs_http_response *resp, void *userdata)
 
         c->http = NULL; /* the loop frees the transfer once we return */
         call_unlink(c); /* from here on the user may free the client */
+        c->elapsed_usec = now_usec() - c->started_usec;
 
         /* A non-JSON error body makes the progress parser abort: the status says more. */
         bool http_error = !status_ok(resp->status) && resp->status > 0;
@@ -101,6 +102,22 @@ static void call_on_done(const struct ecs_http_response *resp, void *userdata)
         res.message = res.error < 0 ? text : NULL;
         c->finish(c, resp, &res);
         call_free(c);
+}
+
+uint64_t docker_call_expired_limit(const struct docker_call *c, bool *ret_stalled)
+{
+        /* libcurl reports both as CURLE_OPERATION_TIMEDOUT. The whole-call timeout fires on
+         * time to the millisecond; the stall check (below 1 byte/s, averaged over a few
+         * seconds) only after stall_timeout_usec of quiet (in whole seconds), so never that
+         * early in a call. */
+        *ret_stalled = false;
+        if (c->timeout_usec && c->elapsed_usec + 500 * USEC_PER_MSEC >= c->timeout_usec)
+                return c->timeout_usec;
+        if (c->stall_timeout_usec && c->elapsed_usec + USEC_PER_SEC >= c->stall_timeout_usec) {
+                *ret_stalled = true;
+                return c->stall_timeout_usec;
+        }
+        return 0;
 }
 
 int docker_client_url(struct docker_client *client, const char *path, bool unversioned, char **ret)
@@ -148,6 +165,9 @@ int docker_call_start(struct docker_client *client, const struct docker_request 
         c->cb = cb;
         c->userdata = userdata;
         c->conflict = req->conflict ? req->conflict : -EBUSY;
+        c->timeout_usec = req->timeout_usec;
+        c->stall_timeout_usec = req->stall_timeout_usec;
+        c->started_usec = now_usec();
         if (req->progress) {
                 r = docker_json_stream_new(DOCKER_MAX_OBJECT, &c->stream);
                 if (r < 0) {

@@ -172,7 +172,10 @@ struct docker_pull_options {
         uint64_t stall_timeout_usec; /* no progress for this long; 0 = DOCKER_TIMEOUT_PULL_STALL */
 };
 /* digest: the "Digest: sha256:..." the daemon reported, or NULL (e.g. image already local
- * under an older daemon). A progress "error" line fails the pull even under HTTP 200. */
+ * under an older daemon). A progress "error" line fails the pull even under HTTP 200. Either
+ * timeout fails it with -ETIMEDOUT and a message naming the limit (as ECS_IMAGE_PULL_TIMEOUT
+ * or ECS_IMAGE_PULL_INACTIVITY_TIMEOUT) and the last progress line; hanging up also ends the
+ * pull in the daemon, unless another client waits on the same download. */
 typedef void (*docker_pull_fn)(const struct docker_result *res, const char *digest, void *userdata);
 int docker_image_pull(struct docker_client *client, const struct docker_pull_options *opts,
                       docker_pull_fn cb, void *userdata, struct docker_call **ret);
@@ -432,10 +435,11 @@ int docker_json_stream_feed(struct docker_json_stream *s, const char *data, size
 
 /* What a pull or load progress stream said. */
 struct docker_progress {
-        char *error;   /* first "error" / errorDetail.message */
-        char *message; /* "message" of an error body (HTTP error answers) */
-        char *digest;  /* "sha256:..." from a "Digest: ..." status */
-        char *loaded;  /* from "Loaded image: X" or "Loaded image ID: X" */
+        char *error;    /* first "error" / errorDetail.message */
+        char *message;  /* "message" of an error body (HTTP error answers) */
+        char *digest;   /* "sha256:..." from a "Digest: ..." status */
+        char *loaded;   /* from "Loaded image: X" or "Loaded image ID: X" */
+        char last[160]; /* the latest status line, "<id>: <status> <progress>", printable */
         size_t n_objects;
 };
 int docker_progress_parse(struct docker_progress *p, json_object *obj);

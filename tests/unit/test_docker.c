@@ -418,6 +418,7 @@ static void check_pull_progress(struct docker_progress *p)
         assert_string_equal(
             p->digest, "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
         assert_int_equal(docker_pull_error_from_text(p->error), -EIO);
+        assert_string_equal(p->last, "Status: ignored after the error");
 }
 
 static int progress_cb(json_object *obj, void *userdata)
@@ -487,6 +488,32 @@ static void test_progress_misc(void **state)
         json_object_put(o);
         assert_string_equal(p.loaded, "sha256:abcd");
         docker_progress_done(&p);
+
+        /* The latest status line, for a timeout's message: id, status and bar; printable,
+         * spaces squeezed and cut to fit; lines without a status leave it alone. */
+        const char *dl = "{\"status\":\"Downloading\",\"id\":\"a1b2c3\",\"progress\":\"[>  ] "
+                         "3.1MB/10.74GB\",\"progressDetail\":{\"current\":3100000}}";
+        assert_int_equal(json_parse(dl, strlen(dl), &o), 0);
+        assert_int_equal(docker_progress_parse(&p, o), 0);
+        json_object_put(o);
+        assert_string_equal(p.last, "a1b2c3: Downloading [> ] 3.1MB/10.74GB");
+        const char *odd = "{\"status\":\"Wait\\u0007ing\\n\",\"id\":\"\"}";
+        assert_int_equal(json_parse(odd, strlen(odd), &o), 0);
+        assert_int_equal(docker_progress_parse(&p, o), 0);
+        json_object_put(o);
+        assert_string_equal(p.last, "Wait?ing?");
+        assert_int_equal(json_parse("{\"progressDetail\":{}}", 21, &o), 0);
+        assert_int_equal(docker_progress_parse(&p, o), 0);
+        json_object_put(o);
+        assert_string_equal(p.last, "Wait?ing?");
+        char big[600];
+        snprintf(big, sizeof(big), "{\"status\":\"%0500d\"}", 7);
+        assert_int_equal(json_parse(big, strlen(big), &o), 0);
+        assert_int_equal(docker_progress_parse(&p, o), 0);
+        json_object_put(o);
+        assert_int_equal(strlen(p.last), sizeof(p.last) - 1);
+        docker_progress_done(&p);
+        assert_string_equal(p.last, "");
 
         assert_int_equal(docker_pull_error_from_text("unauthorized: authentication required"),
                          -EACCES);
@@ -923,7 +950,19 @@ static void fake_handle(struct fake *f, int c)
                 respond(c, 200, "not json");
         else if (strncmp(line, "/v1.40/images/create?fromImage=plain", 36) == 0)
                 respond(c, 404, "404 page not found\n");
-        else if (strncmp(line, "/v1.40/images/create", 20) == 0) {
+        else if (strncmp(line, "/v1.40/images/create?fromImage=stuck", 36) == 0 ||
+                 strncmp(line, "/v1.40/images/create?fromImage=mute", 35) == 0) {
+                /* A pull that starts (stuck: with one line), then says nothing more until the
+                 * client hangs up. */
+                const char *h = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+                write_all(c, h, strlen(h));
+                if (strstr(line, "=stuck"))
+                        send_chunk(c, "{\"status\":\"Pulling fs layer\",\"progressDetail\":{},"
+                                      "\"id\":\"a1b2c3\"}\r\n");
+                while (read(c, buf, sizeof(buf)) > 0)
+                        ;
+        } else if (strncmp(line, "/v1.40/images/create", 20) == 0) {
                 const char *h = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                                 "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
                 write_all(c, h, strlen(h));
@@ -1188,6 +1227,54 @@ static void test_fake_calls(void **state)
         fake_stop(&f);
 }
 
+/* A pull that goes quiet ends by whichever limit runs out first, and says which. */
+static void test_fake_pull_timeouts(void **state)
+{
+        struct ecs_loop *loop = NULL;
+        struct docker_client *client = NULL;
+        struct fake f;
+        struct outcome o = {};
+        char host[128];
+
+        fake_start(&f, false);
+        snprintf(host, sizeof(host), "unix://%s", f.path);
+        assert_int_equal(ecs_loop_new(&loop), 0);
+        assert_int_equal(docker_client_new(loop, host, &client), 0);
+        assert_int_equal(docker_client_version(client, 0, on_version, &o, NULL), 0);
+        run_until(loop, &o.done, 5 * USEC_PER_SEC);
+
+        /* The whole-pull limit, long before the stall limit. */
+        o = (struct outcome){};
+        struct docker_pull_options po = {.image = "stuck", .timeout_usec = 300 * USEC_PER_MSEC};
+        uint64_t t0 = now_usec();
+        assert_int_equal(docker_image_pull(client, &po, on_pull, &o, NULL), 0);
+        run_until(loop, &o.done, 5 * USEC_PER_SEC);
+        assert_int_equal(o.error, -ETIMEDOUT);
+        assert_string_equal(o.message, "image pull did not finish within 300ms "
+                                       "(ECS_IMAGE_PULL_TIMEOUT); last progress: a1b2c3: "
+                                       "Pulling fs layer");
+        assert_true(now_usec() - t0 < 2 * USEC_PER_SEC);
+
+        /* The stall limit, long before the whole-pull limit. (Nothing at all from Docker:
+         * libcurl averages the speed over the last few seconds, so bytes at the start would
+         * hold the stall off for that long.) */
+        o = (struct outcome){};
+        po = (struct docker_pull_options){
+            .image = "mute", .timeout_usec = USEC_PER_MINUTE, .stall_timeout_usec = USEC_PER_SEC};
+        t0 = now_usec();
+        assert_int_equal(docker_image_pull(client, &po, on_pull, &o, NULL), 0);
+        run_until(loop, &o.done, 20 * USEC_PER_SEC);
+        assert_int_equal(o.error, -ETIMEDOUT);
+        assert_string_equal(o.message, "image pull stalled: no progress for 1s "
+                                       "(ECS_IMAGE_PULL_INACTIVITY_TIMEOUT); no progress "
+                                       "reported");
+        assert_true(now_usec() - t0 >= USEC_PER_SEC);
+
+        client = docker_client_free(client);
+        ecs_loop_free(loop);
+        fake_stop(&f);
+}
+
 struct stream_log {
         char log[512];
         int events;
@@ -1351,6 +1438,7 @@ int main(void)
             cmocka_unit_test(test_auth_encode),
             cmocka_unit_test(test_client_new),
             cmocka_unit_test(test_fake_calls),
+            cmocka_unit_test(test_fake_pull_timeouts),
             cmocka_unit_test(test_fake_events_reconnect),
             cmocka_unit_test(test_fake_events_quiet_drop),
             cmocka_unit_test(test_events_after_client_free),
