@@ -211,7 +211,9 @@ int asm_get_secret(struct asm_client *a, const struct asm_request *req, asm_secr
                 arn_region = asm_arn_region(req->secret_id);
                 region = !isempty(arn_region) ? arn_region : a->default_region;
         }
-        if (isempty(region))
+        /* The region becomes part of a host name: nothing but a region's characters. */
+        if (isempty(region) ||
+            strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(region))
                 return -EINVAL;
         struct awsjson_client *client = client_for(a, region);
         if (!client)

@@ -19,13 +19,14 @@
 #include "ecs/tasknet.h"
 #include "engine-internal.h"
 
-#define IMAGES_FILE        "images.json"
-#define AGENT_IMAGE        "amazon/amazon-ecs-agent:latest"
-#define LABEL_TASK_ARN     "com.amazonaws.ecs.task-arn"
-#define MAX_RECORDS        4096 /* a corrupt or hostile file cannot make us hold more */
-#define MAX_NAMES          64
-#define MAX_INSPECTS       50 /* untracked containers looked at per cycle */
-#define DOCKER_CALL_BUDGET (3ULL * 60 * 1000000ULL)
+#define IMAGES_FILE    "images.json"
+#define AGENT_IMAGE    "amazon/amazon-ecs-agent:latest"
+#define LABEL_TASK_ARN "com.amazonaws.ecs.task-arn"
+#define MAX_RECORDS    4096 /* a corrupt or hostile file cannot make us hold more */
+#define MAX_NAMES      64
+#define MAX_INSPECTS   50                       /* untracked containers looked at per cycle */
+#define CALL_TIMEOUT   (60ULL * 1000000ULL)     /* each Docker call of a cycle */
+#define CYCLE_BUDGET   (5ULL * 60 * 1000000ULL) /* then the rest waits: pulls are held */
 
 struct image_record {
         char *id;                      /* "sha256:..."; NULL until Docker showed it */
@@ -76,6 +77,7 @@ struct engine_images {
         size_t deleted;           /* images removed this cycle */
         size_t cursor;            /* untracked phases */
         size_t untracked_removed; /* non-ECS containers removed this cycle */
+        size_t inspected;         /* non-ECS containers looked at this cycle */
         struct op **held_pulls;   /* pulls that arrived during the cycle */
         size_t n_held;
 };
@@ -84,10 +86,19 @@ static void cycle_step(struct engine_images *im);
 
 /* ---- names ---- */
 
-/* "busybox" and "busybox:latest" are one image: a reference without tag or digest means
- * latest, as for a pull. */
+/* "busybox", "docker.io/library/busybox" and "busybox:latest" are one image, spelled as
+ * Docker's RepoTags spell it: Docker Hub's prefixes dropped, no tag meaning latest. */
 static char *normalise(const char *image)
 {
+        static const char *const hub[] = {"docker.io/", "index.docker.io/",
+                                          "registry-1.docker.io/"};
+        for (size_t i = 0; i < ELEMENTSOF(hub); i++)
+                if (startswith(image, hub[i])) {
+                        image += strlen(hub[i]);
+                        if (startswith(image, "library/") && !strchr(image + 8, '/'))
+                                image += 8;
+                        break;
+                }
         const char *slash = strrchr(image, '/');
         const char *last = slash ? slash + 1 : image;
         if (strchr(last, ':') || strchr(image, '@'))
@@ -143,6 +154,13 @@ static bool excluded(const struct engine *e, const char *name)
                 size_t n = strcspn(p, ", \t");
                 if (n == len && strncmp(p, name, n) == 0)
                         return true;
+                if (n > 0) {
+                        /* "busybox" excludes "busybox:latest", as the names are kept. */
+                        _cleanup_free_ char *raw = strndup(p, n);
+                        _cleanup_free_ char *norm = raw ? normalise(raw) : NULL;
+                        if (!norm || streq(norm, name))
+                                return true; /* without memory: keep rather than remove */
+                }
                 p += n;
         }
         return false;
@@ -226,8 +244,11 @@ static int save_file(struct engine_images *im)
                                 json_object_put(names);
                                 return -ENOMEM;
                         }
+                if (json_add(o, "names", names) < 0) {
+                        json_object_put(o);
+                        return -ENOMEM;
+                }
                 if (json_append(arr, o) < 0 || json_add_string(o, "id", rec->id) < 0 ||
-                    json_add(o, "names", names) < 0 ||
                     json_add_int(o, "pulledAt", (int64_t)rec->pulled_at) < 0 ||
                     json_add_int(o, "lastUsed", (int64_t)rec->last_used) < 0)
                         return -ENOMEM;
@@ -306,8 +327,12 @@ void engine_images_pulled(struct engine *e, const char *image)
         struct image_record *rec = find_pending(im, name);
         if (!rec) {
                 rec = record_add(im);
-                if (!rec || strv_add(&rec->names, name) < 0)
+                if (!rec)
                         return;
+                if (strv_add(&rec->names, name) < 0) {
+                        record_drop(im, rec);
+                        return;
+                }
         }
         rec->pulled_at = realtime_usec();
         mark_dirty(im);
@@ -331,17 +356,27 @@ void engine_images_seen(struct engine *e, const struct ecs_container *c, uint64_
         }
         if (!rec) {
                 rec = record_add(im);
-                if (!rec || !(rec->id = strdup(c->image_id)))
+                if (!rec)
                         return;
+                if (!(rec->id = strdup(c->image_id))) {
+                        record_drop(im, rec);
+                        return;
+                }
                 rec->pulled_at = pulled ? pulled : realtime_usec();
                 changed = true;
         } else if (pulled > rec->pulled_at) {
                 rec->pulled_at = pulled;
                 changed = true;
         }
-        if (!strv_has(rec->names, name)) {
-                /* A tag that moved upstream: the name now belongs to this ID only, so removing
-                 * the old image never removes the tag of the new one. */
+        bool newer_has_it = false;
+        for (size_t i = 0; i < im->n; i++)
+                if (&im->recs[i] != rec && im->recs[i].pulled_at > rec->pulled_at &&
+                    strv_has(im->recs[i].names, name))
+                        newer_has_it = true;
+        if (!strv_has(rec->names, name) && !newer_has_it) {
+                /* A tag that moved upstream: the name now belongs to the newest ID only, so
+                 * removing the old image never removes the tag of the new one (and an old
+                 * container seen again does not take it back). */
                 for (size_t i = 0; i < im->n; i++)
                         if (&im->recs[i] != rec)
                                 strv_del(im->recs[i].names, name);
@@ -379,9 +414,11 @@ static bool used_by_task(struct engine *e, const struct image_record *rec)
                         const struct ecs_container *c = &t->containers[j];
                         if (rec->id && streq_ptr(c->image_id, rec->id))
                                 return true;
-                        _cleanup_free_ char *name = c->image ? normalise(c->image) : NULL;
-                        if (name && strv_has(rec->names, name))
-                                return true;
+                        if (!c->image)
+                                continue;
+                        _cleanup_free_ char *name = normalise(c->image);
+                        if (!name || strv_has(rec->names, name))
+                                return true; /* without memory: in use, to be safe */
                 }
         }
         return false;
@@ -522,7 +559,10 @@ static int choose_victims(struct engine_images *im)
                 return -ENOMEM;
         for (size_t i = 0; i < im->n;) {
                 struct image_record *rec = &im->recs[i];
-                if (rec->id && !seen_image(im, rec->id) && !used_by_task(e, rec)) {
+                /* A pull whose ID was never learnt, long ago: its image is untracked now. */
+                bool stale_pending = !rec->id && rec->pulled_at + age <= now;
+                if ((stale_pending || (rec->id && !seen_image(im, rec->id))) &&
+                    !used_by_task(e, rec)) {
                         /* Gone from Docker (removed by someone else): nothing to track. */
                         record_drop(im, rec);
                         changed = true;
@@ -665,7 +705,7 @@ static int step_tracked(struct engine_images *im)
                             s->state == DOCKER_CONTAINER_PAUSED ||
                             s->state == DOCKER_CONTAINER_RESTARTING)
                                 continue;
-                        return docker_container_remove(e->docker, s->id, true, false, 0,
+                        return docker_container_remove(e->docker, s->id, true, false, CALL_TIMEOUT,
                                                        on_victim_container_removed, im, &im->call);
                 }
                 /* Names first, skipping those Docker no longer has on this ID; the ID last. */
@@ -675,8 +715,8 @@ static int step_tracked(struct engine_images *im)
                         im->name_idx++;
                 const char *target = im->name_idx < strv_length(names) ? names[im->name_idx] : id;
                 log_debug("Image cleanup: removing %s (%s)", target, id);
-                return docker_image_remove(e->docker, target, false, 0, on_victim_removed, im,
-                                           &im->call);
+                return docker_image_remove(e->docker, target, false, CALL_TIMEOUT,
+                                           on_victim_removed, im, &im->call);
         }
         return 0;
 }
@@ -718,8 +758,8 @@ static void on_untracked_inspect(const struct docker_result *res, const struct d
         if (res->error == 0 && d) {
                 uint64_t since = d->finished_at_usec ? d->finished_at_usec : d->created_usec;
                 if (since && since + wait <= realtime_usec() &&
-                    docker_container_remove(e->docker, s->id, true, false, 0, on_untracked_removed,
-                                            im, &im->call) >= 0)
+                    docker_container_remove(e->docker, s->id, true, false, CALL_TIMEOUT,
+                                            on_untracked_removed, im, &im->call) >= 0)
                         return;
         }
         im->cursor++;
@@ -730,14 +770,13 @@ static void on_untracked_inspect(const struct docker_result *res, const struct d
 static int step_untracked_containers(struct engine_images *im)
 {
         struct engine *e = im->e;
-        size_t looked = 0;
 
         for (; im->cursor < im->n_cs; im->cursor++) {
                 if (im->untracked_removed >= e->config->nonecs_num_containers_delete_per_cycle)
                         break;
-                if (!untracked_container(&im->cs[im->cursor]) || ++looked > MAX_INSPECTS)
+                if (!untracked_container(&im->cs[im->cursor]) || ++im->inspected > MAX_INSPECTS)
                         continue;
-                return docker_container_inspect(e->docker, im->cs[im->cursor].id, 0,
+                return docker_container_inspect(e->docker, im->cs[im->cursor].id, CALL_TIMEOUT,
                                                 on_untracked_inspect, im, &im->call);
         }
         return 0;
@@ -829,8 +868,8 @@ static int step_untracked_images(struct engine_images *im)
                         next_victim(im);
                         continue;
                 }
-                return docker_image_remove(e->docker, target, false, 0, on_untracked_image_removed,
-                                           im, &im->call);
+                return docker_image_remove(e->docker, target, false, CALL_TIMEOUT,
+                                           on_untracked_image_removed, im, &im->call);
         }
         return 0;
 }
@@ -840,16 +879,17 @@ static void cycle_step(struct engine_images *im)
         struct engine *e = im->e;
         int r = 0;
 
-        if (now_usec() - im->cycle_started > DOCKER_CALL_BUDGET * 10) {
+        if (now_usec() - im->cycle_started > CYCLE_BUDGET) {
                 cycle_end(im, "cycle took too long; the rest waits for the next one");
                 return;
         }
         switch (im->phase) {
         case PHASE_LIST_CONTAINERS:
-                r = docker_container_list(e->docker, NULL, 0, on_containers, im, &im->call);
+                r = docker_container_list(e->docker, NULL, CALL_TIMEOUT, on_containers, im,
+                                          &im->call);
                 break;
         case PHASE_LIST_IMAGES:
-                r = docker_image_list(e->docker, 0, on_images, im, &im->call);
+                r = docker_image_list(e->docker, CALL_TIMEOUT, on_images, im, &im->call);
                 break;
         case PHASE_TRACKED:
                 r = step_tracked(im);
@@ -909,7 +949,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *ud)
         if (im->dirty && save_file(im) >= 0)
                 im->dirty = false;
         im->cycle_started = now_usec();
-        im->deleted = im->untracked_removed = 0;
+        im->deleted = im->untracked_removed = im->inspected = 0;
         im->phase = PHASE_LIST_CONTAINERS;
         cycle_step(im);
         return 0;

@@ -65,6 +65,22 @@ static void pull_failed(struct op *o, const char *name, const char *msg)
                 pull_done_common(o);
 }
 
+static void on_pulled_inspect(const struct docker_result *res, const struct docker_image *img,
+                              void *ud)
+{
+        struct op *o = ud;
+        struct ecs_container *c = &o->et->task->containers[o->idx];
+
+        if (res->error == 0 && img && img->id) {
+                if (!streq_ptr(c->image_id, img->id)) {
+                        free(c->image_id);
+                        c->image_id = strdup(img->id);
+                }
+                engine_images_seen(o->engine, c, 0);
+        }
+        pull_done_common(o);
+}
+
 static void on_pull(const struct docker_result *res, const char *digest, void *ud)
 {
         struct op *o = ud;
@@ -75,7 +91,11 @@ static void on_pull(const struct docker_result *res, const char *digest, void *u
                         c->image_digest = strdup(digest);
                 engine_images_pulled(o->engine, c->image);
                 log_debug("Task %s container %s: pulled %s", o->et->task->arn, c->name, c->image);
-                pull_done_common(o);
+                /* The ID now, not at the create: image cleanup must see what is in use even
+                 * while the container waits for its dependencies. */
+                if (docker_image_inspect(o->engine->docker, c->image, 0, on_pulled_inspect, o,
+                                         NULL) < 0)
+                        pull_done_common(o);
                 return;
         }
         _cleanup_free_ char *msg = pullauth_explain_pull_error(res->message);
@@ -269,6 +289,7 @@ static void on_pull_check(const struct docker_result *res, const struct docker_i
                 /* "once" and "prefer-cached" with the image present: no pull. */
                 if (img && img->id && !c->image_id)
                         c->image_id = strdup(img->id);
+                engine_images_seen(o->engine, c, 0);
                 engine_container_set_known(o->engine, o->et, c, CONTAINER_STATUS_PULLED);
                 engine_op_finish(o);
                 return;
@@ -291,6 +312,11 @@ void engine_pull_begin(struct op *o)
 {
         struct engine *e = o->engine;
         struct ecs_container *c = &o->et->task->containers[o->idx];
+        /* Held during an image cleanup cycle and the task stopped meanwhile: no pull. */
+        if (o->et->task->desired_status >= TASK_STATUS_STOPPED) {
+                engine_op_finish(o);
+                return;
+        }
         switch (e->config->image_pull_behavior) {
         case ECS_IMAGE_PULL_BEHAVIOR_ONCE:
         case ECS_IMAGE_PULL_BEHAVIOR_PREFER_CACHED:

@@ -44,6 +44,11 @@ def images():
             harness.docker("rmi", "-f", iid, check=False)
 
 
+def untagged(ref):
+    """The reference without its tag: an exclusion that means name:latest."""
+    return ref.rsplit(":", 1)[0]
+
+
 def image_id(ref):
     return harness.docker("image", "inspect", "--format", "{{.Id}}", ref)
 
@@ -101,7 +106,7 @@ def test_cleanup_cycles(cp, cluster, make_agent, images):
     a.kill()
     b = restarted(a, cluster, cp, dict(BASE, ECS_IMAGE_CLEANUP_TEST_INTERVAL="5s",
                                        ECS_NUM_IMAGES_DELETE_PER_CYCLE="2",
-                                       ECS_EXCLUDE_UNTRACKED_IMAGE=f"nothing:1,{excl[0]}"))
+                                       ECS_EXCLUDE_UNTRACKED_IMAGE=f"nothing:1, {untagged(excl[0])}"))
     try:
         # First cycle: exactly the two least recently used.
         harness.wait_for(lambda: not exists(old[0][1]), timeout=30, what="old0 removed")
