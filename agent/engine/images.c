@@ -475,6 +475,8 @@ static void cycle_end(struct engine_images *im, const char *why)
                          (unsigned long long)((now_usec() - im->cycle_started) / 1000));
         im->phase = PHASE_IDLE;
         im->call = NULL;
+        if (im->dirty && save_file(im) >= 0)
+                im->dirty = false;
         seen_free(im);
         release_pulls(im);
 }
@@ -667,15 +669,21 @@ static void on_victim_removed(const struct docker_result *res, void *ud)
                 return;
         }
         if (rec && im->name_idx < strv_length(rec->names)) {
+                struct seen_image *si = seen_image(im, id);
+                if (si)
+                        strv_del(si->tags, rec->names[im->name_idx]);
                 im->name_idx++;
-                cycle_step(im);
-                return;
+                /* Its last tag gone, Docker has deleted the image: no removal by ID. */
+                if (!si || strv_length(si->tags) > 0) {
+                        cycle_step(im);
+                        return;
+                }
         }
-        /* Every name gone (or the ID itself): the image is gone. */
         log_info("Image cleanup: removed image %s", id);
         if (rec)
                 record_drop(im, rec);
-        mark_dirty(im);
+        /* Saved once at the end of the cycle, not once per image. */
+        im->dirty = true;
         im->deleted++;
         next_victim(im);
         cycle_step(im);
