@@ -249,3 +249,42 @@ def test_repository_credentials_failures(cp, cluster, make_agent, auth_registry,
     # Nothing was pulled.
     assert harness.docker("image", "inspect", reg.busybox, check=False).strip() in ("", "[]")
     assert agent.alive()
+
+
+# ---- the registry is there but the image is not; the registry is not there at all ----
+
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_unknown_repository_and_unreachable_registry(cp, cluster, make_agent, auth_registry):
+    reg = auth_registry
+    missing = f"{reg.host}/ecs-it/not-pushed:latest"
+    nowhere = f"127.0.0.1:{free_port()}/ecs-it/nowhere:latest"  # nothing listens there
+    drop_local(missing, nowhere)
+    seed_token(cp, reg)
+    register(cp, "missing", missing)
+    register(cp, "nowhere", nowhere)
+    cp.register("local", [{"name": "main", "image": harness.BUSYBOX, "essential": True,
+                           "memory": 16, "command": ["sleep", "300"]}])
+    agent = make_agent({"ECS_IMAGE_PULL_BEHAVIOR": "once"})
+    registered(cp, cluster, agent)
+    good = cp.run_task(cluster, "local")[0]
+    tasks = {name: cp.run_task(cluster, name)[0] for name in ("missing", "nowhere")}
+    reasons = {name: stopped_reason(cp, cluster, arn)[0] for name, arn in tasks.items()}
+    # The ECR token was good: the registry answered that it has no such repository.
+    assert reasons["missing"].startswith("CannotPullContainerError: "), reasons
+    assert "not-pushed" in reasons["missing"] and "unknown" in reasons["missing"], reasons
+    assert len(token_calls(cp)) == 1
+    # Nothing listens: Docker's connection error names the registry.
+    assert reasons["nowhere"].startswith("CannotPullContainerError: "), reasons
+    assert nowhere.split("/")[0] in reasons["nowhere"], reasons
+    assert "connection refused" in reasons["nowhere"], reasons
+    assert reg.password not in agent.read_log()
+    assert cp.describe_task(cluster, good)["lastStatus"] == "RUNNING"
+    assert agent.alive()
