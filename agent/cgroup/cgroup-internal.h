@@ -20,6 +20,7 @@ enum {
         CGROUP_CTRL_MEMORY = 1U << 2,
         CGROUP_CTRL_PIDS = 1U << 3,
         CGROUP_CTRL_CPUSET = 1U << 4,
+        CGROUP_CTRL_BLKIO = 1U << 5,
 };
 
 /* Control files are tiny; anything bigger is not one. */

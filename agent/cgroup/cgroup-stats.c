@@ -1,6 +1,9 @@
 /* Task cgroup counters for TCS/metrics, read straight from the kernel's files. */
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cgroup-internal.h"
 #include "ecs/cgroup.h"
@@ -122,4 +125,221 @@ int cgroup_task_read_stats(const struct cgroup_manager *m, const char *task_id,
         if (r < 0)
                 return r;
         return m->version == 2 ? read_stats_v2(m, rel, ret) : read_stats_v1(m, rel, ret);
+}
+
+/* ---- per container ---- */
+
+#define NSEC_PER_USER_HZ (1000000000ULL / 100) /* cpuacct.stat counts USER_HZ (100) ticks */
+
+static int add_u64(uint64_t *sum, const char *num)
+{
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(num, &end, 10);
+        if (errno || end == num || (*end && *end != '\n' && *end != ' ') || num[0] == '-')
+                return -EINVAL;
+        *sum += v;
+        return 0;
+}
+
+int cgroup_parse_blkio_v1(const char *text, uint64_t *ret_read, uint64_t *ret_write)
+{
+        uint64_t rd = 0, wr = 0;
+
+        for (const char *line = text; line && *line;) {
+                const char *nl = strchr(line, '\n');
+                size_t len = nl ? (size_t)(nl - line) : strlen(line);
+                char buf[128], dev[32], op[16], num[32];
+                if (len > 0 && len < sizeof(buf)) {
+                        memcpy(buf, line, len);
+                        buf[len] = 0;
+                        int n = sscanf(buf, "%31s %15s %31s", dev, op, num);
+                        if (n == 3 && strchr(dev, ':')) {
+                                if (streq(op, "Read") && add_u64(&rd, num) < 0)
+                                        return -EINVAL;
+                                if (streq(op, "Write") && add_u64(&wr, num) < 0)
+                                        return -EINVAL;
+                        } else if (!(n == 2 && streq(dev, "Total")))
+                                return -EINVAL;
+                } else if (len >= sizeof(buf))
+                        return -EINVAL;
+                line = nl ? nl + 1 : NULL;
+        }
+        *ret_read = rd;
+        *ret_write = wr;
+        return 0;
+}
+
+int cgroup_parse_io_stat(const char *text, uint64_t *rbytes, uint64_t *wbytes, uint64_t *rios,
+                         uint64_t *wios)
+{
+        static const char *const keys[] = {"rbytes=", "wbytes=", "rios=", "wios="};
+        uint64_t sums[4] = {0};
+
+        for (const char *line = text; line && *line;) {
+                const char *nl = strchr(line, '\n');
+                const char *end = nl ? nl : line + strlen(line);
+                const char *p = line;
+                /* "MAJ:MIN key=value ..." */
+                size_t dev = strcspn(p, " \n");
+                if (p + dev < end && !memchr(p, ':', dev))
+                        return -EINVAL;
+                for (p += dev; p < end;) {
+                        p += strspn(p, " ");
+                        if (p >= end)
+                                break;
+                        size_t tok = strcspn(p, " \n");
+                        for (size_t k = 0; k < ELEMENTSOF(keys); k++)
+                                if (tok > strlen(keys[k]) &&
+                                    strncmp(p, keys[k], strlen(keys[k])) == 0 &&
+                                    add_u64(&sums[k], p + strlen(keys[k])) < 0)
+                                        return -EINVAL;
+                        p += tok;
+                }
+                line = nl ? nl + 1 : NULL;
+        }
+        *rbytes = sums[0];
+        *wbytes = sums[1];
+        *rios = sums[2];
+        *wios = sums[3];
+        return 0;
+}
+
+static int read_container_file(const struct cgroup_hierarchy *h, const char *rel,
+                               const char *docker_id, const char *file, bool optional, char **ret)
+{
+        _cleanup_free_ char *crel = NULL;
+        if (asprintf(&crel, "%s/%s", rel, docker_id) < 0)
+                return -ENOMEM;
+        return read_task_file(h, crel, file, optional, ret);
+}
+
+static int keyed_or_zero(const char *text, const char *key, uint64_t *ret)
+{
+        int r = text ? cgroup_parse_keyed_u64(text, key, ret) : -ENOENT;
+        if (r == -ENOENT) {
+                *ret = 0;
+                return 0;
+        }
+        return r;
+}
+
+static int sample_v1(const struct cgroup_manager *m, const char *rel, const char *id,
+                     struct cgroup_container_sample *s)
+{
+        _cleanup_free_ char *usage = NULL, *stat = NULL, *cpu = NULL, *mem = NULL, *maxu = NULL,
+                            *limit = NULL, *mstat = NULL, *bytes = NULL, *ops = NULL, *pids = NULL;
+        const struct cgroup_hierarchy *acct = find_v1(m, CGROUP_CTRL_CPUACCT),
+                                      *mh = find_v1(m, CGROUP_CTRL_MEMORY),
+                                      *bh = find_v1(m, CGROUP_CTRL_BLKIO),
+                                      *ph = find_v1(m, CGROUP_CTRL_PIDS);
+        uint64_t user = 0, sys = 0;
+        int r;
+
+        if ((r = read_container_file(acct, rel, id, "cpuacct.usage", false, &usage)) < 0 ||
+            (r = read_container_file(acct, rel, id, "cpuacct.stat", true, &stat)) < 0 ||
+            (r = read_container_file(find_v1(m, CGROUP_CTRL_CPU), rel, id, "cpu.stat", true,
+                                     &cpu)) < 0 ||
+            (r = read_container_file(mh, rel, id, "memory.usage_in_bytes", false, &mem)) < 0 ||
+            (r = read_container_file(mh, rel, id, "memory.max_usage_in_bytes", true, &maxu)) < 0 ||
+            (r = read_container_file(mh, rel, id, "memory.limit_in_bytes", true, &limit)) < 0 ||
+            (r = read_container_file(mh, rel, id, "memory.stat", true, &mstat)) < 0)
+                return r;
+        if ((r = cgroup_parse_u64(usage, &s->cpu_total_ns)) < 0 ||
+            (r = keyed_or_zero(stat, "user", &user)) < 0 ||
+            (r = keyed_or_zero(stat, "system", &sys)) < 0 ||
+            (r = keyed_or_zero(cpu, "nr_periods", &s->nr_periods)) < 0 ||
+            (r = keyed_or_zero(cpu, "nr_throttled", &s->nr_throttled)) < 0 ||
+            (r = keyed_or_zero(cpu, "throttled_time", &s->throttled_ns)) < 0 ||
+            (r = cgroup_parse_u64(mem, &s->memory_usage)) < 0 ||
+            (maxu && (r = cgroup_parse_u64(maxu, &s->memory_max_usage)) < 0) ||
+            (r = keyed_or_zero(mstat, "cache", &s->memory_cache)) < 0 ||
+            (r = keyed_or_zero(mstat, "total_inactive_file", &s->memory_inactive_file)) < 0 ||
+            (r = keyed_or_zero(mstat, "rss", &s->memory_rss)) < 0)
+                return r;
+        s->cpu_user_ns = user * NSEC_PER_USER_HZ;
+        s->cpu_kernel_ns = sys * NSEC_PER_USER_HZ;
+        s->memory_limit = UINT64_MAX;
+        /* v1 shows "unlimited" as a huge page-aligned number. */
+        if (limit && cgroup_parse_u64(limit, &s->memory_limit) == 0 &&
+            s->memory_limit >= (UINT64_C(1) << 62))
+                s->memory_limit = UINT64_MAX;
+        if (bh &&
+            read_container_file(bh, rel, id, "blkio.throttle.io_service_bytes_recursive", true,
+                                &bytes) == 0 &&
+            bytes &&
+            read_container_file(bh, rel, id, "blkio.throttle.io_serviced_recursive", true, &ops) ==
+                0 &&
+            ops && cgroup_parse_blkio_v1(bytes, &s->io_read_bytes, &s->io_write_bytes) == 0 &&
+            cgroup_parse_blkio_v1(ops, &s->io_read_ops, &s->io_write_ops) == 0)
+                s->has_io = true;
+        if (ph && read_container_file(ph, rel, id, "pids.current", true, &pids) == 0 && pids &&
+            cgroup_parse_u64(pids, &s->pids_current) == 0)
+                s->has_pids = true;
+        return 0;
+}
+
+static int sample_v2(const struct cgroup_manager *m, const char *rel, const char *id,
+                     struct cgroup_container_sample *s)
+{
+        _cleanup_free_ char *cpu = NULL, *cur = NULL, *max = NULL, *mstat = NULL, *io = NULL,
+                            *pids = NULL;
+        const struct cgroup_hierarchy *h = &m->hier[0];
+        uint64_t usage = 0, user = 0, sys = 0, thr = 0;
+        int r;
+
+        if ((r = read_container_file(h, rel, id, "cpu.stat", false, &cpu)) < 0 ||
+            (r = read_container_file(h, rel, id, "memory.current", false, &cur)) < 0 ||
+            (r = read_container_file(h, rel, id, "memory.max", true, &max)) < 0 ||
+            (r = read_container_file(h, rel, id, "memory.stat", true, &mstat)) < 0)
+                return r;
+        if ((r = cgroup_parse_keyed_u64(cpu, "usage_usec", &usage)) < 0 ||
+            (r = keyed_or_zero(cpu, "user_usec", &user)) < 0 ||
+            (r = keyed_or_zero(cpu, "system_usec", &sys)) < 0 ||
+            (r = keyed_or_zero(cpu, "nr_periods", &s->nr_periods)) < 0 ||
+            (r = keyed_or_zero(cpu, "nr_throttled", &s->nr_throttled)) < 0 ||
+            (r = keyed_or_zero(cpu, "throttled_usec", &thr)) < 0 ||
+            (r = cgroup_parse_u64(cur, &s->memory_usage)) < 0 ||
+            (r = keyed_or_zero(mstat, "file", &s->memory_cache)) < 0 ||
+            (r = keyed_or_zero(mstat, "inactive_file", &s->memory_inactive_file)) < 0 ||
+            (r = keyed_or_zero(mstat, "anon", &s->memory_rss)) < 0)
+                return r;
+        s->cpu_total_ns = usage * 1000;
+        s->cpu_user_ns = user * 1000;
+        s->cpu_kernel_ns = sys * 1000;
+        s->throttled_ns = thr * 1000;
+        s->memory_limit = UINT64_MAX;
+        if (max)
+                (void)cgroup_parse_u64(max, &s->memory_limit); /* "max" reads as UINT64_MAX */
+        if (read_container_file(h, rel, id, "io.stat", true, &io) == 0 && io &&
+            cgroup_parse_io_stat(io, &s->io_read_bytes, &s->io_write_bytes, &s->io_read_ops,
+                                 &s->io_write_ops) == 0)
+                s->has_io = true;
+        if (read_container_file(h, rel, id, "pids.current", true, &pids) == 0 && pids &&
+            cgroup_parse_u64(pids, &s->pids_current) == 0)
+                s->has_pids = true;
+        return 0;
+}
+
+int cgroup_container_read_sample(const struct cgroup_manager *m, const char *task_id,
+                                 const char *docker_id, struct cgroup_container_sample *ret)
+{
+        _cleanup_free_ char *rel = NULL;
+        int r;
+
+        if (!m || !ret || isempty(docker_id) || strchr(docker_id, '/') || streq(docker_id, ".") ||
+            streq(docker_id, ".."))
+                return -EINVAL;
+        r = cgroup_task_relpath(m, task_id, &rel);
+        if (r < 0)
+                return r;
+        *ret = (struct cgroup_container_sample){0};
+        return m->version == 2 ? sample_v2(m, rel, docker_id, ret)
+                               : sample_v1(m, rel, docker_id, ret);
+}
+
+uint64_t cgroup_container_memory_used(const struct cgroup_container_sample *s, int version)
+{
+        uint64_t cache = version == 2 ? s->memory_inactive_file : s->memory_cache;
+        return cache < s->memory_usage ? s->memory_usage - cache : s->memory_usage;
 }

@@ -283,7 +283,7 @@ static unsigned controllers_from_options(const char *opts, size_t len)
         } table[] = {
             {"cpu", CGROUP_CTRL_CPU},       {"cpuacct", CGROUP_CTRL_CPUACCT},
             {"memory", CGROUP_CTRL_MEMORY}, {"pids", CGROUP_CTRL_PIDS},
-            {"cpuset", CGROUP_CTRL_CPUSET},
+            {"cpuset", CGROUP_CTRL_CPUSET}, {"blkio", CGROUP_CTRL_BLKIO},
         };
         unsigned bits = 0;
 

@@ -102,6 +102,31 @@ struct cgroup_stats {
 int cgroup_task_read_stats(const struct cgroup_manager *m, const char *task_id,
                            struct cgroup_stats *ret);
 
+/* One container's counters, read from its own cgroup below the task's (runc puts it at
+ * <task cgroup>/<docker id>), in the units of Docker's stats JSON. Collected for metrics. */
+struct cgroup_container_sample {
+        uint64_t cpu_total_ns;               /* v1 cpuacct.usage, v2 usage_usec × 1000 */
+        uint64_t cpu_user_ns, cpu_kernel_ns; /* v1 cpuacct.stat × (1e9 / USER_HZ), v2 × 1000 */
+        uint64_t nr_periods, nr_throttled, throttled_ns;
+        uint64_t memory_usage;         /* v1 memory.usage_in_bytes, v2 memory.current */
+        uint64_t memory_max_usage;     /* v1 memory.max_usage_in_bytes; 0 on v2 */
+        uint64_t memory_limit;         /* UINT64_MAX when unlimited */
+        uint64_t memory_cache;         /* v1 memory.stat cache, v2 file */
+        uint64_t memory_inactive_file; /* v1 total_inactive_file, v2 inactive_file */
+        uint64_t memory_rss;           /* v1 rss, v2 anon */
+        uint64_t io_read_bytes, io_write_bytes, io_read_ops, io_write_ops;
+        uint64_t pids_current;
+        bool has_io, has_pids;
+};
+
+/* -ENOENT when the container has no cgroup (not started, or gone). Block I/O and pids are
+ * optional: has_io / has_pids say whether they were there. */
+int cgroup_container_read_sample(const struct cgroup_manager *m, const char *task_id,
+                                 const char *docker_id, struct cgroup_container_sample *ret);
+/* What the official agent reports as a container's memory: usage less the page cache (v1
+ * cache, v2 inactive_file) when that is smaller than the usage. */
+uint64_t cgroup_container_memory_used(const struct cgroup_container_sample *s, int version);
+
 /* ---- pure helpers, exposed for the engine and for tests ---- */
 
 /* [A-Za-z0-9_-]{1,CGROUP_TASK_ID_MAX}. */
@@ -125,3 +150,9 @@ int cgroup_stats_parse_v1(const char *cpuacct_usage, const char *cpu_stat, const
                           const char *oom_control, struct cgroup_stats *ret);
 int cgroup_stats_parse_v2(const char *cpu_stat, const char *memory_current,
                           const char *memory_events, struct cgroup_stats *ret);
+/* v1 blkio.throttle.io_service_bytes_recursive / io_serviced_recursive ("8:0 Read 4096"
+ * lines; the Total line skipped): the Read and Write sums over devices. */
+int cgroup_parse_blkio_v1(const char *text, uint64_t *ret_read, uint64_t *ret_write);
+/* v2 io.stat ("8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0" lines), summed. */
+int cgroup_parse_io_stat(const char *text, uint64_t *rbytes, uint64_t *wbytes, uint64_t *rios,
+                         uint64_t *wios);

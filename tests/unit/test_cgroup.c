@@ -725,6 +725,115 @@ static void test_stats_read(void **state)
         }
 }
 
+static void test_container_parsers(void **state)
+{
+        (void)state;
+        uint64_t r, w, a, b;
+
+        assert_int_equal(cgroup_parse_blkio_v1("8:0 Read 4096\n8:0 Write 512\n8:0 Sync 1\n"
+                                               "8:16 Read 100\n8:16 Write 0\nTotal 4708\n",
+                                               &r, &w),
+                         0);
+        assert_int_equal(r, 4196);
+        assert_int_equal(w, 512);
+        assert_int_equal(cgroup_parse_blkio_v1("Total 0\n", &r, &w), 0);
+        assert_int_equal(r + w, 0);
+        assert_int_equal(cgroup_parse_blkio_v1("", &r, &w), 0);
+        assert_int_equal(cgroup_parse_blkio_v1("8:0 Read -1\n", &r, &w), -EINVAL);
+        assert_int_equal(cgroup_parse_blkio_v1("8:0 Read 12x\n", &r, &w), -EINVAL);
+        assert_int_equal(cgroup_parse_blkio_v1("garbage here now too\n", &r, &w), -EINVAL);
+
+        assert_int_equal(cgroup_parse_io_stat("8:0 rbytes=10 wbytes=20 rios=1 wios=2 dbytes=0 "
+                                              "dios=0\n259:0 rbytes=5 wbytes=0 rios=1 wios=0\n",
+                                              &r, &w, &a, &b),
+                         0);
+        assert_int_equal(r, 15);
+        assert_int_equal(w, 20);
+        assert_int_equal(a, 2);
+        assert_int_equal(b, 2);
+        assert_int_equal(cgroup_parse_io_stat("", &r, &w, &a, &b), 0);
+        assert_int_equal(r + w + a + b, 0);
+        assert_int_equal(cgroup_parse_io_stat("8:0 rbytes=1x\n", &r, &w, &a, &b), -EINVAL);
+        assert_int_equal(cgroup_parse_io_stat("nodev rbytes=1\n", &r, &w, &a, &b), -EINVAL);
+}
+
+static void test_container_sample(void **state)
+{
+        struct fx *f = *state;
+        struct cgroup_container_sample s;
+        struct cgroup_task_spec spec = {.task_id = "t1", .cpu_vcpus = 1};
+        const char *id = "0123abcd";
+
+        {
+                _cleanup_(cgroup_manager_freep) struct cgroup_manager *m = NULL;
+                m = fake_v1(f->root, true, CGROUP_DRIVER_CGROUPFS);
+                assert_int_equal(cgroup_task_create(m, &spec, NULL), 0);
+                assert_int_equal(cgroup_container_read_sample(m, "t1", id, &s), -ENOENT);
+                assert_int_equal(cgroup_container_read_sample(m, "t1", "../x", &s), -EINVAL);
+                assert_int_equal(cgroup_container_read_sample(m, "t1", "..", &s), -EINVAL);
+                mkdirs(f->root, "cpu,cpuacct/ecs/t1/0123abcd");
+                mkdirs(f->root, "memory/ecs/t1/0123abcd");
+                mkdirs(f->root, "pids/ecs/t1/0123abcd");
+                put(f->root, "cpu,cpuacct/ecs/t1/0123abcd/cpuacct.usage", "2000000000\n");
+                put(f->root, "cpu,cpuacct/ecs/t1/0123abcd/cpuacct.stat", "user 150\nsystem 50\n");
+                put(f->root, "cpu,cpuacct/ecs/t1/0123abcd/cpu.stat",
+                    "nr_periods 10\nnr_throttled 3\nthrottled_time 900\n");
+                put(f->root, "memory/ecs/t1/0123abcd/memory.usage_in_bytes", "73400320\n");
+                put(f->root, "memory/ecs/t1/0123abcd/memory.max_usage_in_bytes", "80000000\n");
+                put(f->root, "memory/ecs/t1/0123abcd/memory.limit_in_bytes",
+                    "9223372036854771712\n");
+                put(f->root, "memory/ecs/t1/0123abcd/memory.stat",
+                    "cache 6291456\nrss 67108864\ntotal_inactive_file 4194304\n");
+                put(f->root, "pids/ecs/t1/0123abcd/pids.current", "3\n");
+                assert_int_equal(cgroup_container_read_sample(m, "t1", id, &s), 0);
+                assert_int_equal(s.cpu_total_ns, 2000000000ULL);
+                assert_int_equal(s.cpu_user_ns, 1500000000ULL);
+                assert_int_equal(s.cpu_kernel_ns, 500000000ULL);
+                assert_int_equal(s.nr_throttled, 3);
+                assert_int_equal(s.throttled_ns, 900);
+                assert_int_equal(s.memory_usage, 73400320);
+                assert_int_equal(s.memory_max_usage, 80000000);
+                assert_true(s.memory_limit == UINT64_MAX); /* v1's "unlimited" */
+                assert_int_equal(s.memory_inactive_file, 4194304);
+                /* The official rule on v1: usage less the cache. */
+                assert_int_equal(cgroup_container_memory_used(&s, 1), 73400320 - 6291456);
+                assert_false(s.has_io); /* no blkio hierarchy here */
+                assert_true(s.has_pids);
+                assert_int_equal(s.pids_current, 3);
+                /* A counter file that is not a number is an error, not a zero. */
+                put(f->root, "cpu,cpuacct/ecs/t1/0123abcd/cpuacct.usage", "lots\n");
+                assert_int_equal(cgroup_container_read_sample(m, "t1", id, &s), -EINVAL);
+        }
+        rm_rf(f->root);
+        assert_int_equal(mkdir(f->root, 0700), 0);
+        {
+                _cleanup_(cgroup_manager_freep) struct cgroup_manager *m = NULL;
+                m = fake_v2(f->root, "cpu memory pids io", CGROUP_DRIVER_CGROUPFS);
+                assert_int_equal(cgroup_task_create(m, &spec, NULL), 0);
+                mkdirs(f->root, "ecs/t1/0123abcd");
+                put(f->root, "ecs/t1/0123abcd/cpu.stat",
+                    "usage_usec 500\nuser_usec 300\nsystem_usec 200\nnr_periods 4\n"
+                    "nr_throttled 1\nthrottled_usec 7\n");
+                put(f->root, "ecs/t1/0123abcd/memory.current", "1048576\n");
+                put(f->root, "ecs/t1/0123abcd/memory.max", "max\n");
+                put(f->root, "ecs/t1/0123abcd/memory.stat",
+                    "anon 524288\nfile 524288\ninactive_file 262144\n");
+                put(f->root, "ecs/t1/0123abcd/io.stat",
+                    "8:0 rbytes=4096 wbytes=8192 rios=1 "
+                    "wios=2 dbytes=0 dios=0\n");
+                assert_int_equal(cgroup_container_read_sample(m, "t1", id, &s), 0);
+                assert_int_equal(s.cpu_total_ns, 500000);
+                assert_int_equal(s.cpu_user_ns, 300000);
+                assert_int_equal(s.throttled_ns, 7000);
+                assert_true(s.memory_limit == UINT64_MAX);
+                assert_int_equal(cgroup_container_memory_used(&s, 2), 1048576 - 262144);
+                assert_true(s.has_io);
+                assert_int_equal(s.io_read_bytes, 4096);
+                assert_int_equal(s.io_write_ops, 2);
+                assert_false(s.has_pids);
+        }
+}
+
 static void test_detection_rejects_plain_dir(void **state)
 {
         struct fx *f = *state;
@@ -763,6 +872,8 @@ int main(void)
             cmocka_unit_test(test_value_parsers),
             cmocka_unit_test(test_stats_parsers),
             cmocka_unit_test_setup_teardown(test_stats_read, fx_setup, fx_teardown),
+            cmocka_unit_test(test_container_parsers),
+            cmocka_unit_test_setup_teardown(test_container_sample, fx_setup, fx_teardown),
             cmocka_unit_test_setup_teardown(test_detection_rejects_plain_dir, fx_setup,
                                             fx_teardown),
         };

@@ -320,6 +320,54 @@ static void test_docker_cpu_quota_throttles(void **state)
         assert_gone_everywhere();
 }
 
+/* A number from Docker's stats JSON for the container, by a Python expression on it. */
+static uint64_t docker_stat(const char *id, const char *expr)
+{
+        char cmd[1024], out[64];
+        snprintf(cmd, sizeof(cmd),
+                 "curl -s --unix-socket /var/run/docker.sock "
+                 "'http://docker/containers/%s/stats?stream=false' | /usr/bin/python3 -c "
+                 "'import json,sys; s=json.load(sys.stdin); print(int(%s))'",
+                 id, expr);
+        if (sh(cmd, out, sizeof(out)) != 0)
+                fail_msg("docker stats of %s: %s", id, out);
+        return strtoull(out, NULL, 10);
+}
+
+/* The container's own counters, read from its cgroup below the task's, agree with what
+ * Docker's stats API shows for it. */
+static void test_container_sample_matches_docker(void **state)
+{
+        _cleanup_free_ char *parent = NULL;
+        struct cgroup_container_sample before, after;
+        char id[256];
+
+        if (!have_docker)
+                skip();
+        create_task(0.5, 64, 0, &parent);
+        docker_run(parent, "sample", "while :; do :; done", id, sizeof(id));
+        usleep(1500 * 1000);
+        assert_int_equal(cgroup_container_read_sample(mgr, task_id, id, &before), 0);
+        uint64_t cpu = docker_stat(id, "s[\"cpu_stats\"][\"cpu_usage\"][\"total_usage\"]");
+        uint64_t mem = docker_stat(id, "s[\"memory_stats\"][\"usage\"]");
+        uint64_t pids = docker_stat(id, "s[\"pids_stats\"][\"current\"]");
+        assert_int_equal(cgroup_container_read_sample(mgr, task_id, id, &after), 0);
+        fprintf(stderr, "# ours %lu..%lu ns, docker %lu ns; memory ours %lu docker %lu\n",
+                (unsigned long)before.cpu_total_ns, (unsigned long)after.cpu_total_ns,
+                (unsigned long)cpu, (unsigned long)after.memory_usage, (unsigned long)mem);
+        /* The same counter read between our two reads. */
+        assert_true(before.cpu_total_ns > 0);
+        assert_true(before.cpu_total_ns <= cpu && cpu <= after.cpu_total_ns);
+        assert_true(after.cpu_user_ns + after.cpu_kernel_ns > 0);
+        double dm = (double)after.memory_usage - (double)mem;
+        assert_true(dm < 0.05 * (double)mem && -dm < 0.05 * (double)mem);
+        assert_true(after.memory_limit <= 64ULL << 20 || after.memory_limit == UINT64_MAX);
+        if (after.has_pids)
+                assert_int_equal(after.pids_current, pids);
+        docker_rm(id);
+        assert_int_equal(cgroup_container_read_sample(mgr, task_id, id, &after), -ENOENT);
+}
+
 static void test_docker_memory_oom(void **state)
 {
         _cleanup_free_ char *parent = NULL;
@@ -354,6 +402,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_busy_cgroup, setup, teardown),
             cmocka_unit_test_setup_teardown(test_docker_cpu_quota_throttles, setup, teardown),
             cmocka_unit_test_setup_teardown(test_docker_memory_oom, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_container_sample_matches_docker, setup, teardown),
         };
         return cmocka_run_group_tests_name("test_cgroup_live", tests, group_setup, group_teardown);
 }
