@@ -1,0 +1,286 @@
+/* Statistic sets for PublishMetricsRequest (§3.3) from a ring of container samples. */
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ecs/jsonutil.h"
+#include "ecs/macro.h"
+#include "ecs/metrics.h"
+
+#define BYTES_PER_MIB (1024ULL * 1024ULL)
+
+int metrics_parse_net_dev(const char *text, struct metrics_net *ret)
+{
+        struct metrics_net sum = {0};
+        unsigned lines = 0;
+
+        for (const char *line = text; line && *line;) {
+                const char *nl = strchr(line, '\n');
+                size_t len = nl ? (size_t)(nl - line) : strlen(line);
+                char buf[512], name[64];
+                unsigned long long v[16];
+                lines++;
+                if (len >= sizeof(buf))
+                        return -EINVAL;
+                memcpy(buf, line, len);
+                buf[len] = 0;
+                line = nl ? nl + 1 : NULL;
+                if (lines <= 2)
+                        continue; /* the two header lines */
+                char *colon = strchr(buf, ':');
+                if (!colon)
+                        return -EINVAL;
+                *colon = 0;
+                if (sscanf(buf, " %63s", name) != 1)
+                        return -EINVAL;
+                int n = sscanf(colon + 1,
+                               "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu "
+                               "%llu %llu %llu %llu",
+                               &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9],
+                               &v[10], &v[11], &v[12], &v[13], &v[14], &v[15]);
+                if (n != 16)
+                        return -EINVAL;
+                if (streq(name, "lo"))
+                        continue;
+                sum.rx_bytes += v[0];
+                sum.rx_packets += v[1];
+                sum.rx_errors += v[2];
+                sum.rx_dropped += v[3];
+                sum.tx_bytes += v[8];
+                sum.tx_packets += v[9];
+                sum.tx_errors += v[10];
+                sum.tx_dropped += v[11];
+        }
+        if (lines < 2)
+                return -EINVAL;
+        *ret = sum;
+        return 0;
+}
+
+static struct metrics_sample *at(struct metrics_ring *r, unsigned i)
+{
+        return &r->s[(r->first + i) % METRICS_RING_SIZE];
+}
+
+static const struct metrics_sample *cat(const struct metrics_ring *r, unsigned i)
+{
+        return &r->s[(r->first + i) % METRICS_RING_SIZE];
+}
+
+const struct metrics_sample *metrics_ring_last(const struct metrics_ring *r)
+{
+        return r->n ? cat(r, r->n - 1) : NULL;
+}
+
+void metrics_ring_add(struct metrics_ring *r, const struct metrics_input *in, unsigned ncpus)
+{
+        const struct metrics_sample *last = metrics_ring_last(r);
+        struct metrics_sample s = {
+            .time_usec = in->time_usec,
+            .cpu_per_core_ns = in->cpu_ns / (ncpus ? ncpus : 1),
+            .cpu_percent = NAN,
+            .memory_mib = (uint32_t)MIN(in->memory_bytes / BYTES_PER_MIB, (uint64_t)UINT32_MAX),
+            .io_read_bytes = in->io_read_bytes,
+            .io_write_bytes = in->io_write_bytes,
+            .net = in->net,
+            .has_net = in->has_net,
+        };
+
+        if (last) {
+                if (in->time_usec <= last->time_usec) {
+                        /* The same instant twice: the previous rates stand. */
+                        s.cpu_percent = last->cpu_percent;
+                        s.rx_bytes_per_sec = last->rx_bytes_per_sec;
+                        s.tx_bytes_per_sec = last->tx_bytes_per_sec;
+                } else {
+                        float dt_ns = (float)((in->time_usec - last->time_usec) * 1000ULL);
+                        /* A counter that went back (the container restarted in a new cgroup)
+                         * gives no rate for this step. */
+                        if (s.cpu_per_core_ns >= last->cpu_per_core_ns)
+                                s.cpu_percent = 100.0f *
+                                                (float)(s.cpu_per_core_ns - last->cpu_per_core_ns) /
+                                                dt_ns;
+                        if (s.has_net && last->has_net && s.net.rx_bytes >= last->net.rx_bytes &&
+                            s.net.tx_bytes >= last->net.tx_bytes) {
+                                s.rx_bytes_per_sec =
+                                    1e9f * ((float)(s.net.rx_bytes - last->net.rx_bytes) / dt_ns);
+                                s.tx_bytes_per_sec =
+                                    1e9f * ((float)(s.net.tx_bytes - last->net.tx_bytes) / dt_ns);
+                        }
+                }
+        }
+        if (r->n == METRICS_RING_SIZE) {
+                r->first = (r->first + 1) % METRICS_RING_SIZE;
+                r->n--;
+        }
+        *at(r, r->n) = s;
+        r->n++;
+}
+
+void metrics_ring_mark_sent(struct metrics_ring *r)
+{
+        for (unsigned i = 0; i < r->n; i++)
+                at(r, i)->sent = true;
+}
+
+static void cw_init(struct metrics_cw_set *c)
+{
+        *c = (struct metrics_cw_set){.min = DBL_MAX, .max = -DBL_MAX};
+}
+
+static void cw_add(struct metrics_cw_set *c, double v)
+{
+        if (isnan(v))
+                return;
+        c->min = MIN(c->min, v);
+        c->max = MAX(c->max, v);
+        c->sum += v;
+        c->count++;
+}
+
+static void ul_init(struct metrics_ulong_set *u)
+{
+        *u = (struct metrics_ulong_set){.min = UINT64_MAX};
+}
+
+static void ul_add(struct metrics_ulong_set *u, uint64_t v)
+{
+        u->min = MIN(u->min, v);
+        u->max = MAX(u->max, v);
+        u->sum += v; /* wraps as the official agent's uint64 sum does */
+        u->count++;
+}
+
+int metrics_window_compute(const struct metrics_ring *r, struct metrics_window *w)
+{
+        if (r->n < 2)
+                return -ENODATA;
+        cw_init(&w->cpu);
+        cw_init(&w->memory);
+        cw_init(&w->rx_per_sec);
+        cw_init(&w->tx_per_sec);
+        struct metrics_ulong_set *uls[] = {
+            &w->read_bytes, &w->write_bytes, &w->rx_bytes,   &w->rx_packets, &w->rx_errors,
+            &w->rx_dropped, &w->tx_bytes,    &w->tx_packets, &w->tx_errors,  &w->tx_dropped};
+        for (size_t i = 0; i < ELEMENTSOF(uls); i++)
+                ul_init(uls[i]);
+        w->has_net = false;
+        for (unsigned i = 0; i < r->n; i++) {
+                const struct metrics_sample *s = cat(r, i);
+                if (s->sent)
+                        continue;
+                cw_add(&w->cpu, s->cpu_percent);
+                cw_add(&w->memory, s->memory_mib);
+                ul_add(&w->read_bytes, s->io_read_bytes);
+                ul_add(&w->write_bytes, s->io_write_bytes);
+                if (!s->has_net)
+                        continue;
+                w->has_net = true;
+                ul_add(&w->rx_bytes, s->net.rx_bytes);
+                ul_add(&w->rx_packets, s->net.rx_packets);
+                ul_add(&w->rx_errors, s->net.rx_errors);
+                ul_add(&w->rx_dropped, s->net.rx_dropped);
+                ul_add(&w->tx_bytes, s->net.tx_bytes);
+                ul_add(&w->tx_packets, s->net.tx_packets);
+                ul_add(&w->tx_errors, s->net.tx_errors);
+                ul_add(&w->tx_dropped, s->net.tx_dropped);
+                cw_add(&w->rx_per_sec, s->rx_bytes_per_sec);
+                cw_add(&w->tx_per_sec, s->tx_bytes_per_sec);
+        }
+        if (w->cpu.count == 0 || w->memory.count == 0)
+                return -ENODATA;
+        return 0;
+}
+
+static json_object *cw_json(const struct metrics_cw_set *c)
+{
+        json_object *o = json_object_new_object();
+        if (!o || json_add(o, "max", json_object_new_double(c->max)) < 0 ||
+            json_add(o, "min", json_object_new_double(c->min)) < 0 ||
+            json_add_int(o, "sampleCount", c->count) < 0 ||
+            json_add(o, "sum", json_object_new_double(c->sum)) < 0) {
+                json_object_put(o);
+                return NULL;
+        }
+        return o;
+}
+
+/* A uint64 as the official agent packs it into int64: INT64_MAX and the excess modulo
+ * INT64_MAX in the overflow field. */
+static void split(uint64_t v, int64_t *base, int64_t *overflow)
+{
+        if (v > (uint64_t)INT64_MAX) {
+                *base = INT64_MAX;
+                *overflow = (int64_t)(v % (uint64_t)INT64_MAX);
+        } else {
+                *base = (int64_t)v;
+                *overflow = 0;
+        }
+}
+
+static json_object *ul_json(const struct metrics_ulong_set *u)
+{
+        json_object *o = json_object_new_object();
+        int64_t b[3], ov[3];
+        split(u->max, &b[0], &ov[0]);
+        split(u->min, &b[1], &ov[1]);
+        split(u->sum, &b[2], &ov[2]);
+        if (!o || json_add_int(o, "max", b[0]) < 0 || json_add_int(o, "min", b[1]) < 0 ||
+            json_add_int(o, "overflowMax", ov[0]) < 0 ||
+            json_add_int(o, "overflowMin", ov[1]) < 0 ||
+            json_add_int(o, "overflowSum", ov[2]) < 0 ||
+            json_add_int(o, "sampleCount", u->count) < 0 || json_add_int(o, "sum", b[2]) < 0) {
+                json_object_put(o);
+                return NULL;
+        }
+        return o;
+}
+
+int metrics_container_json(const char *container_name, const struct metrics_window *w,
+                           json_object **ret)
+{
+        _cleanup_json_ json_object *o = json_object_new_object();
+        json_object *storage = json_object_new_object();
+
+        if (!o || !storage || json_add_string(o, "containerName", container_name) < 0 ||
+            json_add(o, "cpuStatsSet", cw_json(&w->cpu)) < 0 ||
+            json_add(o, "memoryStatsSet", cw_json(&w->memory)) < 0) {
+                json_object_put(storage);
+                return -ENOMEM;
+        }
+        if (json_add(storage, "readSizeBytes", ul_json(&w->read_bytes)) < 0 ||
+            json_add(storage, "writeSizeBytes", ul_json(&w->write_bytes)) < 0) {
+                json_object_put(storage);
+                return -ENOMEM;
+        }
+        if (json_add(o, "storageStatsSet", storage) < 0)
+                return -ENOMEM;
+        if (w->has_net) {
+                static const char *const names[] = {"rxBytes",   "rxDropped", "rxErrors",
+                                                    "rxPackets", "txBytes",   "txDropped",
+                                                    "txErrors",  "txPackets"};
+                const struct metrics_ulong_set *sets[] = {
+                    &w->rx_bytes, &w->rx_dropped, &w->rx_errors, &w->rx_packets,
+                    &w->tx_bytes, &w->tx_dropped, &w->tx_errors, &w->tx_packets};
+                json_object *net = json_object_new_object();
+                if (!net)
+                        return -ENOMEM;
+                for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                        if (json_add(net, names[i], ul_json(sets[i])) < 0) {
+                                json_object_put(net);
+                                return -ENOMEM;
+                        }
+                if (json_add(net, "rxBytesPerSecond", cw_json(&w->rx_per_sec)) < 0 ||
+                    json_add(net, "txBytesPerSecond", cw_json(&w->tx_per_sec)) < 0) {
+                        json_object_put(net);
+                        return -ENOMEM;
+                }
+                if (json_add(o, "networkStatsSet", net) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(o);
+        return 0;
+}
