@@ -343,3 +343,27 @@ uint64_t cgroup_container_memory_used(const struct cgroup_container_sample *s, i
         uint64_t cache = version == 2 ? s->memory_inactive_file : s->memory_cache;
         return cache < s->memory_usage ? s->memory_usage - cache : s->memory_usage;
 }
+
+int cgroup_container_pid(const struct cgroup_manager *m, const char *task_id, const char *docker_id,
+                         int *ret)
+{
+        _cleanup_free_ char *rel = NULL, *procs = NULL;
+        const struct cgroup_hierarchy *h;
+        int r;
+
+        if (!m || !ret || isempty(docker_id) || strchr(docker_id, '/') || docker_id[0] == '.')
+                return -EINVAL;
+        r = cgroup_task_relpath(m, task_id, &rel);
+        if (r < 0)
+                return r;
+        h = m->version == 2 ? &m->hier[0] : find_v1(m, CGROUP_CTRL_MEMORY);
+        r = read_container_file(h, rel, docker_id, "cgroup.procs", false, &procs);
+        if (r < 0)
+                return r;
+        char *end;
+        long pid = strtol(procs, &end, 10);
+        if (end == procs || pid <= 0 || pid > INT32_MAX)
+                return -ENOENT;
+        *ret = (int)pid;
+        return 0;
+}

@@ -645,6 +645,7 @@ static void on_restored(struct engine *e, size_t n_tasks, void *ud)
             .peer = peer,
             .engine = inst->engine,
             .docker = inst->docker,
+            .metrics_disabled = inst->cfg->metrics_disabled,
         };
         /* Telemetry is worth a warning, not the agent. */
         r = tcs_session_new(&tp, &inst->tcs);

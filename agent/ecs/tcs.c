@@ -145,6 +145,50 @@ int tcs_encode_health(const char *cluster, const char *instance_arn, const char 
         return envelope("PublishHealthRequest", TAKE_PTR(msg), ret);
 }
 
+int tcs_encode_metrics(const char *cluster, const char *instance_arn, const char *message_id,
+                       json_object *task_metrics, size_t first, size_t n, bool idle, bool fin,
+                       uint64_t now, char **ret)
+{
+        _cleanup_json_ json_object *msg = json_object_new_object();
+        json_object *md;
+        int r;
+
+        if (!msg)
+                return -ENOMEM;
+        if ((r = metadata(msg, cluster, instance_arn, "messageId", message_id, &md)) < 0 ||
+            (r = json_add_bool(md, "fin", fin)) < 0 || (r = json_add_bool(md, "idle", idle)) < 0)
+                return r;
+        if (!idle) {
+                json_object *arr = json_object_new_array();
+                if (!arr || (r = json_add(msg, "taskMetrics", arr)) < 0)
+                        return arr ? r : -ENOMEM;
+                for (size_t i = first; i < first + n; i++)
+                        if ((r = json_append(arr, json_object_get(json_object_array_get_idx(
+                                                      task_metrics, i)))) < 0)
+                                return r;
+        }
+        if ((r = json_add_epoch(msg, "timestamp", now)) < 0)
+                return r;
+        return envelope("PublishMetricsRequest", TAKE_PTR(msg), ret);
+}
+
+size_t tcs_metrics_batch(json_object *task_metrics, size_t first, size_t limit_bytes)
+{
+        size_t len = json_object_array_length(task_metrics), bytes = 0, n = 0;
+
+        for (size_t i = first; i < len && n < TCS_TASKS_PER_REQUEST; i++) {
+                const char *t = json_object_to_json_string_ext(
+                    json_object_array_get_idx(task_metrics, i), JSON_C_TO_STRING_PLAIN);
+                size_t tl = (t ? strlen(t) : 0) + 1;
+                /* A task that alone is over the limit still goes, on its own. */
+                if (n > 0 && bytes + tl > limit_bytes)
+                        break;
+                bytes += tl;
+                n++;
+        }
+        return n;
+}
+
 int tcs_encode_instance_status(const char *cluster, const char *instance_arn,
                                const char *request_id, const char *status, uint64_t last_updated,
                                uint64_t last_change, uint64_t now, char **ret)
@@ -302,6 +346,44 @@ static void publish_health(struct tcs_session *s, const struct aws_credentials *
         free(col.tasks);
 }
 
+static void publish_metrics(struct tcs_session *s, const struct aws_credentials *cred)
+{
+        _cleanup_json_ json_object *tasks = NULL;
+        size_t tracked = 0;
+        char id[37];
+        uint64_t now = realtime_usec();
+
+        if (s->p.metrics_disabled || !s->p.engine)
+                return;
+        if (engine_metrics_collect(s->p.engine, &tasks, &tracked) < 0 || uuid_v4(id) < 0) {
+                log_oom();
+                return;
+        }
+        size_t n = json_object_array_length(tasks);
+        if (n == 0) {
+                /* Nothing sampled at all: the idle frame. Sampled, but nothing new: none. */
+                char *text = NULL;
+                if (tracked == 0 &&
+                    tcs_encode_metrics(wsession_cluster(s->ws), wsession_instance_arn(s->ws), id,
+                                       tasks, 0, 0, true, true, now, &text) >= 0)
+                        (void)send_signed(s, cred, text);
+                return;
+        }
+        for (size_t i = 0; i < n;) {
+                size_t k = tcs_metrics_batch(tasks, i, TCS_METRICS_MAX_BYTES);
+                char *text = NULL;
+                if (tcs_encode_metrics(wsession_cluster(s->ws), wsession_instance_arn(s->ws), id,
+                                       tasks, i, k, false, i + k == n, now, &text) < 0)
+                        text = NULL; /* send_signed reports it */
+                if (send_signed(s, cred, text) < 0)
+                        break; /* the rest of this publish is dropped, as the official agent */
+                i += k;
+        }
+        /* Sent or not, these samples are done with. */
+        engine_metrics_mark_sent(s->p.engine);
+        log_debug("TCS: published the metrics of %zu task(s)", n);
+}
+
 static void publish_instance_status(struct tcs_session *s, const struct aws_credentials *cred)
 {
         char id[37], *text = NULL;
@@ -317,7 +399,7 @@ static void publish_instance_status(struct tcs_session *s, const struct aws_cred
         (void)send_signed(s, cred, text);
 }
 
-enum { PUBLISH_HEALTH = 1 << 0, PUBLISH_STATUS = 1 << 1 };
+enum { PUBLISH_HEALTH = 1 << 0, PUBLISH_STATUS = 1 << 1, PUBLISH_METRICS = 1 << 2 };
 
 static void publish(struct tcs_session *s, unsigned what);
 
@@ -352,6 +434,8 @@ static void publish(struct tcs_session *s, unsigned what)
                 publish_health(s, c);
         if (s->pending & PUBLISH_STATUS)
                 publish_instance_status(s, c);
+        if (s->pending & PUBLISH_METRICS)
+                publish_metrics(s, c);
         s->pending = 0;
 }
 
@@ -375,7 +459,7 @@ static int on_publish_timer(sd_event_source *src, uint64_t usec, void *ud)
 {
         struct tcs_session *s = ud;
 
-        publish(s, PUBLISH_HEALTH);
+        publish(s, PUBLISH_HEALTH | PUBLISH_METRICS);
         if (!s->ping && s->p.docker &&
             docker_client_version(s->p.docker, PING_TIMEOUT_USEC, on_ping, s, &s->ping) < 0)
                 s->ping = NULL;

@@ -47,6 +47,7 @@ struct credstore;
 struct ecs_config;
 struct asm_client;
 struct engine_images;
+struct metrics_ring;
 struct pullauth_ecr;
 struct pullauth_static;
 struct ecs_loop;
@@ -73,6 +74,7 @@ struct engine_task {
         sd_event_source *cleanup_timer;
         sd_event_source *deadline_timer; /* next dependency timeout */
         bool removing;                   /* cleanup started: containers being removed */
+        struct metrics_ring **rings;     /* per container, while it is sampled (stats.c) */
         unsigned ops;                    /* Docker calls in flight */
 };
 
@@ -100,6 +102,7 @@ struct engine {
         struct asm_client *asm_client;       /* repositoryCredentials */
         struct pullauth_static *static_auth; /* ECS_ENGINE_AUTH_DATA */
         struct engine_images *images;        /* image records and cleanup */
+        sd_event_source *stats_timer;        /* container metrics sampling */
 };
 
 /* engine.c: the task table, the step, and what every part records through. */
@@ -177,6 +180,11 @@ void engine_images_restored(struct engine *e);
 /* True when a cleanup cycle runs: the pull is held and begun (engine_pull_begin) after it. */
 bool engine_images_hold_pull(struct engine *e, struct op *o);
 void engine_pull_begin(struct op *o);
+
+/* stats.c: container metrics sampled from the cgroups. */
+int engine_stats_init(struct engine *e);
+void engine_stats_free(struct engine *e);
+void engine_stats_task_free(struct engine_task *et);
 
 /* cleanup.c */
 void engine_remove_task(struct engine *e, struct engine_task *et);

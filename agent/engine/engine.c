@@ -461,6 +461,8 @@ int engine_new(const struct engine_params *p, struct engine **ret)
                 r = sd_event_source_set_enabled(e->settle, SD_EVENT_OFF);
         if (r >= 0)
                 r = engine_images_init(e);
+        if (r >= 0)
+                r = engine_stats_init(e);
         if (r < 0) {
                 engine_free(e);
                 return r;
@@ -507,6 +509,7 @@ void engine_task_free(struct engine_task *et)
         sd_event_source_disable_unref(et->cleanup_timer);
         sd_event_source_disable_unref(et->deadline_timer);
         free(et->cgroup_parent);
+        engine_stats_task_free(et);
         ecs_task_unref(et->task);
         free(et);
 }
@@ -528,6 +531,7 @@ struct engine *engine_free(struct engine *e)
         free(e->host_private_ipv4);
         free(e->host_public_ipv4);
         engine_images_free(e);
+        engine_stats_free(e);
         pullauth_ecr_free(e->ecr);
         asm_client_free(e->asm_client);
         pullauth_static_free(e->static_auth);

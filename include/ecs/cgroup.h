@@ -123,6 +123,10 @@ struct cgroup_container_sample {
  * optional: has_io / has_pids say whether they were there. */
 int cgroup_container_read_sample(const struct cgroup_manager *m, const char *task_id,
                                  const char *docker_id, struct cgroup_container_sample *ret);
+/* A process of the container (the first of its cgroup.procs), for its network namespace.
+ * -ENOENT when the cgroup is gone or empty. */
+int cgroup_container_pid(const struct cgroup_manager *m, const char *task_id, const char *docker_id,
+                         int *ret);
 /* What the official agent reports as a container's memory: usage less the page cache (v1
  * cache, v2 inactive_file) when that is smaller than the usage. */
 uint64_t cgroup_container_memory_used(const struct cgroup_container_sample *s, int version);

@@ -72,6 +72,14 @@ const char *engine_task_cgroup(struct engine *e, const char *arn);
 /* Calls fn for every task; fn must not add or remove tasks. */
 void engine_foreach_task(struct engine *e, void (*fn)(struct ecs_task *t, void *ud), void *ud);
 size_t engine_task_count(struct engine *e);
+
+/* Container metrics (§3.3), sampled from the cgroups every second unless
+ * ECS_DISABLE_METRICS. *ret: the PublishMetricsRequest taskMetrics entries of the tasks with
+ * enough samples (an empty array when none); *ret_tracked: containers being sampled. */
+int engine_metrics_collect(struct engine *e, json_object **ret, size_t *ret_tracked);
+/* The samples collected so far were published (or the publish failed: they are not sent
+ * twice, as the official agent does). */
+void engine_metrics_mark_sent(struct engine *e);
 /* Stops a task (desired STOPPED), as StopTask / a manifest does. -ENOENT if unknown. */
 int engine_stop_task(struct engine *e, const char *arn);
 /* The reporter calls this after ECS accepted a change (sent_status updated), so that

@@ -1,9 +1,11 @@
 /* The TCS session (§3): the telemetry WebSocket. It publishes the Docker health status of
  * health-checked containers (PublishHealthRequest) every 20 s and soon after one changes,
  * and the container runtime's state (PublishInstanceStatusRequest, from a Docker ping) every
- * 20 s. Every frame is signed on its own (§3.2). Container metrics are not collected. */
+ * 20 s, and the engine's container metrics (PublishMetricsRequest) every 20 s. Every frame
+ * is signed on its own (§3.2). */
 #pragma once
 
+#include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +25,7 @@ struct tcs_session_params {
         struct wsession_peer peer;
         struct engine *engine;
         struct docker_client *docker; /* pinged for the ContainerRuntime status */
+        bool metrics_disabled;        /* ECS_DISABLE_METRICS: no PublishMetricsRequest */
 };
 
 int tcs_session_new(const struct tcs_session_params *p, struct tcs_session **ret);
@@ -41,6 +44,14 @@ bool tcs_task_has_health(const struct ecs_task *t);
 int tcs_encode_health(const char *cluster, const char *instance_arn, const char *message_id,
                       struct ecs_task *const *tasks, size_t n, bool fin, uint64_t now_realtime,
                       char **ret);
+/* One PublishMetricsRequest with task_metrics[first..first+n) (none when idle). */
+int tcs_encode_metrics(const char *cluster, const char *instance_arn, const char *message_id,
+                       json_object *task_metrics, size_t first, size_t n, bool idle, bool fin,
+                       uint64_t now_realtime, char **ret);
+/* How many tasks from first go in one request: at most TCS_TASKS_PER_REQUEST, and no more
+ * than limit_bytes of task JSON (but at least one). */
+#define TCS_METRICS_MAX_BYTES (1024 * 1024 - 4096) /* 1 MiB less room for the rest */
+size_t tcs_metrics_batch(json_object *task_metrics, size_t first, size_t limit_bytes);
 /* One PublishInstanceStatusRequest for the ContainerRuntime check. */
 int tcs_encode_instance_status(const char *cluster, const char *instance_arn,
                                const char *request_id, const char *status, uint64_t last_updated,

@@ -70,6 +70,8 @@ class TcsHub(WsHub):
         self.counts = collections.defaultdict(collections.Counter)
         self.rejected_frames = 0
         self.rejections = collections.deque(maxlen=100)
+        # Every PublishMetricsRequest as received, for tests of shape, interval and splitting.
+        self.metrics = collections.deque(maxlen=500)
 
     def describe(self):
         return {
@@ -78,6 +80,7 @@ class TcsHub(WsHub):
             "counts": {k: dict(v) for k, v in self.counts.items()},
             "rejectedFrames": self.rejected_frames,
             "rejections": list(self.rejections),
+            "metrics": list(self.metrics),
         }
 
     async def handle_upgrade(self, req, reader, writer):
@@ -152,6 +155,9 @@ class TcsHub(WsHub):
             log.info("tcs: %s sent unexpected %s", session.instance_arn, msg_type)
             return
         self.latest[session.instance_arn][msg_type] = {"time": time.time(), "message": msg}
+        if msg_type == "PublishMetricsRequest":
+            self.metrics.append({"time": time.time(), "instance": session.instance_arn,
+                                 "message": msg})
         self._apply(session.instance_arn, msg_type, msg)
         if not self.cp.faults.ignoring_acks("tcs"):
             await self._safe_send(session, ACKS[msg_type], {"message": ""})

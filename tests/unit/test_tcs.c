@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "ecs/jsonutil.h"
@@ -177,13 +179,79 @@ static void test_sign_frame(void **state)
         assert_int_equal(tcs_sign_frame(NULL, "us-west-2", &c, T0, payload, &frame2), -EINVAL);
 }
 
+static json_object *task_metrics(unsigned n, size_t pad)
+{
+        json_object *arr = json_object_new_array();
+        char *blob = calloc(1, pad + 1);
+        assert_non_null(blob);
+        memset(blob, 'x', pad);
+        for (unsigned i = 0; i < n; i++) {
+                json_object *t = json_object_new_object();
+                char arn[64];
+                snprintf(arn, sizeof(arn), "arn:aws:ecs:us-west-2:1:task/c/%u", i);
+                assert_int_equal(json_add_string(t, "taskArn", arn), 0);
+                assert_int_equal(json_add_string(t, "pad", blob), 0);
+                assert_int_equal(json_append(arr, t), 0);
+        }
+        free(blob);
+        return arr;
+}
+
+static void test_metrics_split(void **state)
+{
+        (void)state;
+        /* 150 small tasks: 15 requests of 10. */
+        json_object *arr = task_metrics(150, 10);
+        size_t frames = 0;
+        for (size_t i = 0; i < 150; frames++) {
+                size_t k = tcs_metrics_batch(arr, i, TCS_METRICS_MAX_BYTES);
+                assert_int_equal(k, 10);
+                i += k;
+        }
+        assert_int_equal(frames, 15);
+        json_object_put(arr);
+        /* 300 KiB tasks: three fit in 1 MiB, and a task over the limit goes alone. */
+        arr = task_metrics(7, 300 * 1024);
+        assert_int_equal(tcs_metrics_batch(arr, 0, TCS_METRICS_MAX_BYTES), 3);
+        assert_int_equal(tcs_metrics_batch(arr, 6, TCS_METRICS_MAX_BYTES), 1);
+        assert_int_equal(tcs_metrics_batch(arr, 0, 1000), 1);
+        assert_int_equal(tcs_metrics_batch(arr, 7, TCS_METRICS_MAX_BYTES), 0);
+        json_object_put(arr);
+}
+
+static void test_encode_metrics(void **state)
+{
+        (void)state;
+        json_object *arr = task_metrics(3, 1);
+        char *text = NULL;
+
+        assert_int_equal(tcs_encode_metrics("c", "arn:i", "id-1", arr, 1, 2, false, true,
+                                            1700000000123000ULL, &text),
+                         0);
+        assert_non_null(strstr(text, "\"type\":\"PublishMetricsRequest\""));
+        assert_non_null(strstr(text, "\"fin\":true"));
+        assert_non_null(strstr(text, "\"idle\":false"));
+        assert_non_null(strstr(text, "\"messageId\":\"id-1\""));
+        assert_null(strstr(text, "task/c/0"));
+        assert_non_null(strstr(text, "task/c/1"));
+        assert_non_null(strstr(text, "task/c/2"));
+        assert_non_null(strstr(text, "\"timestamp\":1700000000.123"));
+        free(text);
+        assert_int_equal(tcs_encode_metrics("c", "arn:i", "id-2", arr, 0, 0, true, true,
+                                            1700000000123000ULL, &text),
+                         0);
+        assert_non_null(strstr(text, "\"idle\":true"));
+        assert_null(strstr(text, "taskMetrics"));
+        free(text);
+        json_object_put(arr);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_task_has_health),
-            cmocka_unit_test(test_encode_health),
-            cmocka_unit_test(test_encode_instance_status),
-            cmocka_unit_test(test_sign_frame),
+            cmocka_unit_test(test_task_has_health),        cmocka_unit_test(test_encode_health),
+            cmocka_unit_test(test_encode_instance_status), cmocka_unit_test(test_sign_frame),
+            cmocka_unit_test(test_metrics_split),          cmocka_unit_test(test_encode_metrics),
         };
         return cmocka_run_group_tests_name("test_tcs", tests, NULL, NULL);
 }
