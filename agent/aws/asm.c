@@ -144,16 +144,6 @@ static struct awsjson_client *client_for(struct asm_client *a, const char *regio
         return rc->client;
 }
 
-static char *msgf(const char *fmt, ...) _printf_(1, 2);
-static char *msgf(const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        char *m = strdup_vprintf(fmt, ap);
-        va_end(ap);
-        return m;
-}
-
 static void on_secret(const struct awsjson_result *res, void *ud)
 {
         struct asm_call *c = ud;
@@ -165,25 +155,27 @@ static void on_secret(const struct awsjson_result *res, void *ud)
         if (res->error_class != AWSJSON_OK) {
                 /* The official wording, with the AWS error the SDK would show. */
                 if (res->code)
-                        msg = msgf("asm fetching secret from the service for %s: %s: %s",
-                                   c->secret_id, res->code, strempty(res->message));
+                        msg = strdup_printf("asm fetching secret from the service for %s: %s: %s",
+                                            c->secret_id, res->code, strempty(res->message));
                 else
-                        msg = msgf("asm fetching secret from the service for %s: %s (%s)",
-                                   c->secret_id, strerror(-res->error),
-                                   awsjson_error_class_to_string(res->error_class));
+                        msg = strdup_printf("asm fetching secret from the service for %s: %s (%s)",
+                                            c->secret_id, strerror(-res->error),
+                                            awsjson_error_class_to_string(res->error_class));
                 r = res->error < 0 ? res->error : -EIO;
         } else {
                 bool ok = true;
                 value = json_get_string(res->response, "SecretString", &ok);
                 if (!ok) {
-                        msg = msgf("asm fetching secret from the service for %s: the response's "
-                                   "SecretString is not a string",
-                                   c->secret_id);
+                        msg = strdup_printf(
+                            "asm fetching secret from the service for %s: the response's "
+                            "SecretString is not a string",
+                            c->secret_id);
                         r = -EBADMSG;
                 } else if (value && strlen(value) > MAX_SECRET_LEN) {
-                        msg = msgf("asm fetching secret from the service for %s: the secret is "
-                                   "larger than %u bytes",
-                                   c->secret_id, MAX_SECRET_LEN);
+                        msg = strdup_printf(
+                            "asm fetching secret from the service for %s: the secret is "
+                            "larger than %u bytes",
+                            c->secret_id, MAX_SECRET_LEN);
                         r = -EMSGSIZE;
                 }
         }

@@ -420,16 +420,6 @@ int pullauth_ecr_parse(const char *json, size_t len, char **ret_user, char **ret
         return 0;
 }
 
-static char *msgf(const char *fmt, ...) _printf_(1, 2);
-static char *msgf(const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        char *m = strdup_vprintf(fmt, ap);
-        va_end(ap);
-        return m;
-}
-
 /* Answers every waiter; the callbacks may add new waiters (they wait for the next round). */
 static void token_answer(struct token *t, int error, const char *message)
 {
@@ -454,11 +444,12 @@ static void on_token(const struct awsjson_result *res, void *ud)
         t->call = NULL;
         if (res->error_class != AWSJSON_OK) {
                 if (res->code)
-                        msg = msgf("GetAuthorizationToken failed: %s: %s", res->code,
-                                   strempty(res->message));
+                        msg = strdup_printf("GetAuthorizationToken failed: %s: %s", res->code,
+                                            strempty(res->message));
                 else
-                        msg = msgf("GetAuthorizationToken failed: %s (%s)", strerror(-res->error),
-                                   awsjson_error_class_to_string(res->error_class));
+                        msg = strdup_printf("GetAuthorizationToken failed: %s (%s)",
+                                            strerror(-res->error),
+                                            awsjson_error_class_to_string(res->error_class));
                 r = res->error < 0 ? res->error : -EIO;
         } else {
                 const char *json =
@@ -470,11 +461,12 @@ static void on_token(const struct awsjson_result *res, void *ud)
                 if (body)
                         explicit_bzero(body, strlen(body));
                 if (r < 0)
-                        msg = msgf("GetAuthorizationToken: %s", why ? why : strerror(-r));
+                        msg = strdup_printf("GetAuthorizationToken: %s", why ? why : strerror(-r));
                 else if (expires <= now) {
-                        msg = msgf("GetAuthorizationToken returned a token that had already "
-                                   "expired (%llu s ago); check the host's clock",
-                                   (unsigned long long)((now - expires) / USEC_PER_SEC));
+                        msg =
+                            strdup_printf("GetAuthorizationToken returned a token that had already "
+                                          "expired (%llu s ago); check the host's clock",
+                                          (unsigned long long)((now - expires) / USEC_PER_SEC));
                         r = -EKEYEXPIRED;
                 }
         }

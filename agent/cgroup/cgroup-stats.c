@@ -205,13 +205,22 @@ int cgroup_parse_io_stat(const char *text, uint64_t *rbytes, uint64_t *wbytes, u
         return 0;
 }
 
-static int read_container_file(const struct cgroup_hierarchy *h, const char *rel,
-                               const char *docker_id, const char *file, bool optional, char **ret)
+/* The container's cgroup below its task's, as runc names it: "<task>/<docker id>" with the
+ * cgroupfs driver, "<task slice>/docker-<docker id>.scope" with the systemd driver. */
+static int container_relpath(const struct cgroup_manager *m, const char *task_id,
+                             const char *docker_id, char **ret)
 {
-        _cleanup_free_ char *crel = NULL;
-        if (asprintf(&crel, "%s/%s", rel, docker_id) < 0)
-                return -ENOMEM;
-        return read_task_file(h, crel, file, optional, ret);
+        _cleanup_free_ char *rel = NULL;
+        int r;
+
+        if (isempty(docker_id) || strchr(docker_id, '/') || docker_id[0] == '.')
+                return -EINVAL;
+        r = cgroup_task_relpath(m, task_id, &rel);
+        if (r < 0)
+                return r;
+        r = m->driver == CGROUP_DRIVER_SYSTEMD ? asprintf(ret, "%s/docker-%s.scope", rel, docker_id)
+                                               : asprintf(ret, "%s/%s", rel, docker_id);
+        return r < 0 ? -ENOMEM : 0;
 }
 
 static int keyed_or_zero(const char *text, const char *key, uint64_t *ret)
@@ -224,7 +233,7 @@ static int keyed_or_zero(const char *text, const char *key, uint64_t *ret)
         return r;
 }
 
-static int sample_v1(const struct cgroup_manager *m, const char *rel, const char *id,
+static int sample_v1(const struct cgroup_manager *m, const char *crel,
                      struct cgroup_container_sample *s)
 {
         _cleanup_free_ char *usage = NULL, *stat = NULL, *cpu = NULL, *mem = NULL, *maxu = NULL,
@@ -236,14 +245,13 @@ static int sample_v1(const struct cgroup_manager *m, const char *rel, const char
         uint64_t user = 0, sys = 0;
         int r;
 
-        if ((r = read_container_file(acct, rel, id, "cpuacct.usage", false, &usage)) < 0 ||
-            (r = read_container_file(acct, rel, id, "cpuacct.stat", true, &stat)) < 0 ||
-            (r = read_container_file(find_v1(m, CGROUP_CTRL_CPU), rel, id, "cpu.stat", true,
-                                     &cpu)) < 0 ||
-            (r = read_container_file(mh, rel, id, "memory.usage_in_bytes", false, &mem)) < 0 ||
-            (r = read_container_file(mh, rel, id, "memory.max_usage_in_bytes", true, &maxu)) < 0 ||
-            (r = read_container_file(mh, rel, id, "memory.limit_in_bytes", true, &limit)) < 0 ||
-            (r = read_container_file(mh, rel, id, "memory.stat", true, &mstat)) < 0)
+        if ((r = read_task_file(acct, crel, "cpuacct.usage", false, &usage)) < 0 ||
+            (r = read_task_file(acct, crel, "cpuacct.stat", true, &stat)) < 0 ||
+            (r = read_task_file(find_v1(m, CGROUP_CTRL_CPU), crel, "cpu.stat", true, &cpu)) < 0 ||
+            (r = read_task_file(mh, crel, "memory.usage_in_bytes", false, &mem)) < 0 ||
+            (r = read_task_file(mh, crel, "memory.max_usage_in_bytes", true, &maxu)) < 0 ||
+            (r = read_task_file(mh, crel, "memory.limit_in_bytes", true, &limit)) < 0 ||
+            (r = read_task_file(mh, crel, "memory.stat", true, &mstat)) < 0)
                 return r;
         if ((r = cgroup_parse_u64(usage, &s->cpu_total_ns)) < 0 ||
             (r = keyed_or_zero(stat, "user", &user)) < 0 ||
@@ -265,21 +273,20 @@ static int sample_v1(const struct cgroup_manager *m, const char *rel, const char
             s->memory_limit >= (UINT64_C(1) << 62))
                 s->memory_limit = UINT64_MAX;
         if (bh &&
-            read_container_file(bh, rel, id, "blkio.throttle.io_service_bytes_recursive", true,
-                                &bytes) == 0 &&
-            bytes &&
-            read_container_file(bh, rel, id, "blkio.throttle.io_serviced_recursive", true, &ops) ==
+            read_task_file(bh, crel, "blkio.throttle.io_service_bytes_recursive", true, &bytes) ==
                 0 &&
+            bytes &&
+            read_task_file(bh, crel, "blkio.throttle.io_serviced_recursive", true, &ops) == 0 &&
             ops && cgroup_parse_blkio_v1(bytes, &s->io_read_bytes, &s->io_write_bytes) == 0 &&
             cgroup_parse_blkio_v1(ops, &s->io_read_ops, &s->io_write_ops) == 0)
                 s->has_io = true;
-        if (ph && read_container_file(ph, rel, id, "pids.current", true, &pids) == 0 && pids &&
+        if (ph && read_task_file(ph, crel, "pids.current", true, &pids) == 0 && pids &&
             cgroup_parse_u64(pids, &s->pids_current) == 0)
                 s->has_pids = true;
         return 0;
 }
 
-static int sample_v2(const struct cgroup_manager *m, const char *rel, const char *id,
+static int sample_v2(const struct cgroup_manager *m, const char *crel,
                      struct cgroup_container_sample *s)
 {
         _cleanup_free_ char *cpu = NULL, *cur = NULL, *max = NULL, *mstat = NULL, *io = NULL,
@@ -288,10 +295,10 @@ static int sample_v2(const struct cgroup_manager *m, const char *rel, const char
         uint64_t usage = 0, user = 0, sys = 0, thr = 0;
         int r;
 
-        if ((r = read_container_file(h, rel, id, "cpu.stat", false, &cpu)) < 0 ||
-            (r = read_container_file(h, rel, id, "memory.current", false, &cur)) < 0 ||
-            (r = read_container_file(h, rel, id, "memory.max", true, &max)) < 0 ||
-            (r = read_container_file(h, rel, id, "memory.stat", true, &mstat)) < 0)
+        if ((r = read_task_file(h, crel, "cpu.stat", false, &cpu)) < 0 ||
+            (r = read_task_file(h, crel, "memory.current", false, &cur)) < 0 ||
+            (r = read_task_file(h, crel, "memory.max", true, &max)) < 0 ||
+            (r = read_task_file(h, crel, "memory.stat", true, &mstat)) < 0)
                 return r;
         if ((r = cgroup_parse_keyed_u64(cpu, "usage_usec", &usage)) < 0 ||
             (r = keyed_or_zero(cpu, "user_usec", &user)) < 0 ||
@@ -311,11 +318,11 @@ static int sample_v2(const struct cgroup_manager *m, const char *rel, const char
         s->memory_limit = UINT64_MAX;
         if (max)
                 (void)cgroup_parse_u64(max, &s->memory_limit); /* "max" reads as UINT64_MAX */
-        if (read_container_file(h, rel, id, "io.stat", true, &io) == 0 && io &&
+        if (read_task_file(h, crel, "io.stat", true, &io) == 0 && io &&
             cgroup_parse_io_stat(io, &s->io_read_bytes, &s->io_write_bytes, &s->io_read_ops,
                                  &s->io_write_ops) == 0)
                 s->has_io = true;
-        if (read_container_file(h, rel, id, "pids.current", true, &pids) == 0 && pids &&
+        if (read_task_file(h, crel, "pids.current", true, &pids) == 0 && pids &&
             cgroup_parse_u64(pids, &s->pids_current) == 0)
                 s->has_pids = true;
         return 0;
@@ -324,18 +331,16 @@ static int sample_v2(const struct cgroup_manager *m, const char *rel, const char
 int cgroup_container_read_sample(const struct cgroup_manager *m, const char *task_id,
                                  const char *docker_id, struct cgroup_container_sample *ret)
 {
-        _cleanup_free_ char *rel = NULL;
+        _cleanup_free_ char *crel = NULL;
         int r;
 
-        if (!m || !ret || isempty(docker_id) || strchr(docker_id, '/') || streq(docker_id, ".") ||
-            streq(docker_id, ".."))
+        if (!m || !ret)
                 return -EINVAL;
-        r = cgroup_task_relpath(m, task_id, &rel);
+        r = container_relpath(m, task_id, docker_id, &crel);
         if (r < 0)
                 return r;
         *ret = (struct cgroup_container_sample){0};
-        return m->version == 2 ? sample_v2(m, rel, docker_id, ret)
-                               : sample_v1(m, rel, docker_id, ret);
+        return m->version == 2 ? sample_v2(m, crel, ret) : sample_v1(m, crel, ret);
 }
 
 uint64_t cgroup_container_memory_used(const struct cgroup_container_sample *s, int version)
@@ -347,17 +352,16 @@ uint64_t cgroup_container_memory_used(const struct cgroup_container_sample *s, i
 int cgroup_container_pid(const struct cgroup_manager *m, const char *task_id, const char *docker_id,
                          int *ret)
 {
-        _cleanup_free_ char *rel = NULL, *procs = NULL;
-        const struct cgroup_hierarchy *h;
+        _cleanup_free_ char *crel = NULL, *procs = NULL;
         int r;
 
-        if (!m || !ret || isempty(docker_id) || strchr(docker_id, '/') || docker_id[0] == '.')
+        if (!m || !ret)
                 return -EINVAL;
-        r = cgroup_task_relpath(m, task_id, &rel);
+        r = container_relpath(m, task_id, docker_id, &crel);
         if (r < 0)
                 return r;
-        h = m->version == 2 ? &m->hier[0] : find_v1(m, CGROUP_CTRL_MEMORY);
-        r = read_container_file(h, rel, docker_id, "cgroup.procs", false, &procs);
+        r = read_task_file(m->version == 2 ? &m->hier[0] : find_v1(m, CGROUP_CTRL_MEMORY), crel,
+                           "cgroup.procs", false, &procs);
         if (r < 0)
                 return r;
         char *end;

@@ -178,3 +178,12 @@ int read_file_full(const char *path, size_t max, char **ret, size_t *ret_len)
         *ret = strbuf_steal(&b);
         return *ret ? 0 : -ENOMEM;
 }
+
+char *strdup_printf(const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        char *s = strdup_vprintf(fmt, ap);
+        va_end(ap);
+        return s;
+}

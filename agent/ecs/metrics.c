@@ -195,13 +195,19 @@ int metrics_window_compute(const struct metrics_ring *r, struct metrics_window *
         return 0;
 }
 
+/* json_add() that treats a NULL value (a failed constructor) as out of memory. */
+static int add_req(json_object *o, const char *key, json_object *val)
+{
+        return val ? json_add(o, key, val) : -ENOMEM;
+}
+
 static json_object *cw_json(const struct metrics_cw_set *c)
 {
         json_object *o = json_object_new_object();
-        if (!o || json_add(o, "max", json_object_new_double(c->max)) < 0 ||
-            json_add(o, "min", json_object_new_double(c->min)) < 0 ||
+        if (!o || add_req(o, "max", json_object_new_double(c->max)) < 0 ||
+            add_req(o, "min", json_object_new_double(c->min)) < 0 ||
             json_add_int(o, "sampleCount", c->count) < 0 ||
-            json_add(o, "sum", json_object_new_double(c->sum)) < 0) {
+            add_req(o, "sum", json_object_new_double(c->sum)) < 0) {
                 json_object_put(o);
                 return NULL;
         }
@@ -246,13 +252,13 @@ int metrics_container_json(const char *container_name, const struct metrics_wind
         json_object *storage = json_object_new_object();
 
         if (!o || !storage || json_add_string(o, "containerName", container_name) < 0 ||
-            json_add(o, "cpuStatsSet", cw_json(&w->cpu)) < 0 ||
-            json_add(o, "memoryStatsSet", cw_json(&w->memory)) < 0) {
+            add_req(o, "cpuStatsSet", cw_json(&w->cpu)) < 0 ||
+            add_req(o, "memoryStatsSet", cw_json(&w->memory)) < 0) {
                 json_object_put(storage);
                 return -ENOMEM;
         }
-        if (json_add(storage, "readSizeBytes", ul_json(&w->read_bytes)) < 0 ||
-            json_add(storage, "writeSizeBytes", ul_json(&w->write_bytes)) < 0) {
+        if (add_req(storage, "readSizeBytes", ul_json(&w->read_bytes)) < 0 ||
+            add_req(storage, "writeSizeBytes", ul_json(&w->write_bytes)) < 0) {
                 json_object_put(storage);
                 return -ENOMEM;
         }
@@ -269,12 +275,12 @@ int metrics_container_json(const char *container_name, const struct metrics_wind
                 if (!net)
                         return -ENOMEM;
                 for (size_t i = 0; i < ELEMENTSOF(names); i++)
-                        if (json_add(net, names[i], ul_json(sets[i])) < 0) {
+                        if (add_req(net, names[i], ul_json(sets[i])) < 0) {
                                 json_object_put(net);
                                 return -ENOMEM;
                         }
-                if (json_add(net, "rxBytesPerSecond", cw_json(&w->rx_per_sec)) < 0 ||
-                    json_add(net, "txBytesPerSecond", cw_json(&w->tx_per_sec)) < 0) {
+                if (add_req(net, "rxBytesPerSecond", cw_json(&w->rx_per_sec)) < 0 ||
+                    add_req(net, "txBytesPerSecond", cw_json(&w->tx_per_sec)) < 0) {
                         json_object_put(net);
                         return -ENOMEM;
                 }

@@ -75,6 +75,7 @@ struct engine_task {
         sd_event_source *deadline_timer; /* next dependency timeout */
         bool removing;                   /* cleanup started: containers being removed */
         struct metrics_ring **rings;     /* per container, while it is sampled (stats.c) */
+        size_t n_rings;                  /* the task's n_containers when they were made */
         unsigned ops;                    /* Docker calls in flight */
 };
 
@@ -103,6 +104,7 @@ struct engine {
         struct pullauth_static *static_auth; /* ECS_ENGINE_AUTH_DATA */
         struct engine_images *images;        /* image records and cleanup */
         sd_event_source *stats_timer;        /* container metrics sampling */
+        unsigned stats_ncpus;                /* online CPUs at start: the per-core divisor */
 };
 
 /* engine.c: the task table, the step, and what every part records through. */

@@ -28,10 +28,11 @@ void engine_stats_task_free(struct engine_task *et)
 {
         if (!et->rings)
                 return;
-        for (size_t i = 0; i < et->task->n_containers; i++)
+        for (size_t i = 0; i < et->n_rings; i++)
                 free(et->rings[i]);
         free(et->rings);
         et->rings = NULL;
+        et->n_rings = 0;
 }
 
 static bool read_net(int pid, struct metrics_net *ret)
@@ -58,9 +59,11 @@ static void sample_task(struct engine *e, struct engine_task *et, unsigned ncpus
 {
         struct ecs_task *t = et->task;
 
-        if (t->known_status >= TASK_STATUS_STOPPED) {
+        if (t->known_status >= TASK_STATUS_STOPPED ||
+            (et->rings && et->n_rings != t->n_containers)) {
                 engine_stats_task_free(et);
-                return;
+                if (t->known_status >= TASK_STATUS_STOPPED)
+                        return;
         }
         for (size_t i = 0; i < t->n_containers; i++) {
                 struct ecs_container *c = &t->containers[i];
@@ -75,8 +78,11 @@ static void sample_task(struct engine *e, struct engine_task *et, unsigned ncpus
                         }
                         continue;
                 }
-                if (!et->rings && !(et->rings = calloc(t->n_containers, sizeof(*et->rings))))
-                        return;
+                if (!et->rings) {
+                        if (!(et->rings = calloc(t->n_containers, sizeof(*et->rings))))
+                                return;
+                        et->n_rings = t->n_containers;
+                }
                 if (!et->rings[i] && !(et->rings[i] = calloc(1, sizeof(*et->rings[i]))))
                         continue;
                 struct metrics_input in = {
@@ -98,10 +104,8 @@ static void sample_task(struct engine *e, struct engine_task *et, unsigned ncpus
 static int on_sample(sd_event_source *s, uint64_t usec, void *ud)
 {
         struct engine *e = ud;
-        unsigned ncpus = (unsigned)get_nprocs();
-
         for (size_t i = 0; i < e->n_tasks; i++)
-                sample_task(e, e->tasks[i], ncpus ? ncpus : 1);
+                sample_task(e, e->tasks[i], e->stats_ncpus);
         if (sd_event_source_set_time_relative(s, sample_interval(e)) < 0 ||
             sd_event_source_set_enabled(s, SD_EVENT_ONESHOT) < 0)
                 log_error("Metrics: cannot schedule the next sample");
@@ -118,6 +122,8 @@ int engine_stats_init(struct engine *e)
                 log_warning("Container metrics are unavailable: no task cgroups on this host");
                 return 0;
         }
+        int n = get_nprocs();
+        e->stats_ncpus = n > 0 ? (unsigned)n : 1;
         return sd_event_add_time_relative(ecs_loop_event(e->loop), &e->stats_timer, CLOCK_MONOTONIC,
                                           sample_interval(e), 0, on_sample, e);
 }
@@ -134,12 +140,13 @@ static int task_json(struct engine_task *et, json_object **ret)
         json_object *arr = json_object_new_array();
         int r;
 
-        if (!o || !arr || json_add(o, "containerMetrics", arr) < 0) {
-                if (o)
-                        json_object_put(arr);
+        if (!o || !arr) {
+                json_object_put(arr);
                 return -ENOMEM;
         }
-        for (size_t i = 0; i < t->n_containers; i++) {
+        if (json_add(o, "containerMetrics", arr) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < et->n_rings; i++) {
                 struct metrics_window w;
                 json_object *co;
                 if (!et->rings[i] || metrics_window_compute(et->rings[i], &w) < 0)
@@ -174,7 +181,7 @@ int engine_metrics_collect(struct engine *e, json_object **ret, size_t *ret_trac
                 json_object *tm = NULL;
                 if (!et->rings)
                         continue;
-                for (size_t j = 0; j < et->task->n_containers; j++)
+                for (size_t j = 0; j < et->n_rings; j++)
                         tracked += et->rings[j] != NULL;
                 if ((r = task_json(et, &tm)) < 0)
                         return r;
@@ -191,7 +198,7 @@ void engine_metrics_mark_sent(struct engine *e)
 {
         for (size_t i = 0; i < e->n_tasks; i++) {
                 struct engine_task *et = e->tasks[i];
-                for (size_t j = 0; et->rings && j < et->task->n_containers; j++)
+                for (size_t j = 0; et->rings && j < et->n_rings; j++)
                         if (et->rings[j])
                                 metrics_ring_mark_sent(et->rings[j]);
         }

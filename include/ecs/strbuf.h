@@ -21,6 +21,8 @@ int strbuf_printf(struct strbuf *b, const char *fmt, ...) _printf_(2, 3);
 int strbuf_vprintf(struct strbuf *b, const char *fmt, va_list ap);
 /* A new formatted string; NULL when out of memory (where vasprintf leaves it undefined). */
 char *strdup_vprintf(const char *fmt, va_list ap) _printf_(1, 0);
+/* The same with arguments; NULL only without memory. */
+char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
 /* Drops the first n bytes. */
 void strbuf_consume(struct strbuf *b, size_t n);
 void strbuf_clear(struct strbuf *b);

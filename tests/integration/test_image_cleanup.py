@@ -187,19 +187,24 @@ def test_untracked_cleanup(cp, cluster, make_agent, images):
     ours = images("ours")
     cid = harness.docker("create", "--label", "ecs-it-cleanup=container", with_container[0],
                          "true")
+    b = None
     try:
         # Everything the host had before stays: only this test's images are fair game.
         tags = [t for t in harness.docker("images", "--format",
                                           "{{.Repository}}:{{.Tag}}").split()
                 if "<none>" not in t and t not in (with_container[0], lone[0], ours[0])]
-        a = make_agent(dict(BASE, ECS_IMAGE_CLEANUP_TEST_INTERVAL="3s",
-                            ECS_ENABLE_UNTRACKED_IMAGE_CLEANUP="true",
-                            NON_ECS_IMAGE_MINIMUM_CLEANUP_AGE="1s",
-                            ECS_NUM_IMAGES_DELETE_PER_CYCLE="20",
-                            ECS_EXCLUDE_UNTRACKED_IMAGE=",".join(tags)))
+        # The task's image is tracked and in use before untracked cleanup starts: an agent
+        # with it on from the first second could take the image before the task arrives.
+        a = make_agent(BASE)
         registered(cp, cluster, a)
         arn = run_once(cp, cluster, "ours", ours[0], ("sleep", "300"))
         cp.wait_task(cluster, arn, "RUNNING", timeout=60)
+        a.kill()
+        b = restarted(a, cluster, cp, dict(BASE, ECS_IMAGE_CLEANUP_TEST_INTERVAL="3s",
+                                           ECS_ENABLE_UNTRACKED_IMAGE_CLEANUP="true",
+                                           NON_ECS_IMAGE_MINIMUM_CLEANUP_AGE="1s",
+                                           ECS_NUM_IMAGES_DELETE_PER_CYCLE="20",
+                                           ECS_EXCLUDE_UNTRACKED_IMAGE=",".join(tags)))
         harness.wait_for(lambda: not exists(lone[1]), timeout=30, what="lone image removed")
         harness.wait_for(lambda: not exists(with_container[1]), timeout=30,
                          what="image of the stopped non-ECS container removed")
@@ -208,5 +213,8 @@ def test_untracked_cleanup(cp, cluster, make_agent, images):
             assert exists(t), t
         assert exists(keep[1]) and exists(ours[1])
         assert cp.describe_task(cluster, arn)["lastStatus"] == "RUNNING"
+        assert b.alive()
     finally:
         harness.docker("rm", "-f", cid, check=False)
+        if b is not None:
+            b.kill()

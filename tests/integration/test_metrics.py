@@ -49,7 +49,7 @@ def test_cpu_memory_network_published(cp, cluster, make_agent):
                           "command": ["sh", "-c", "x=$(head -c 25165824 /dev/zero | tr '\\0' a);"
                                       " while :; do :; done"]}],
                 cpu="512")
-    agent = make_agent({})
+    agent = make_agent({"ECS_IMAGE_PULL_BEHAVIOR": "once"})  # the image is local only
     registered(cp, cluster, agent)
     inst = instance_arn(cp, cluster)
     arn = cp.run_task(cluster, "burn")[0]
@@ -85,12 +85,13 @@ def test_cpu_memory_network_published(cp, cluster, make_agent):
     stats = json.loads(harness.docker("stats", "--no-stream", "--format", "{{json .}}",
                                       info["Id"]))
     mem = c["memoryStatsSet"]
-    assert mem["sampleCount"] >= 5 and 20 <= mem["min"] <= mem["max"] < 128
+    # The shell may still be filling its buffer in the first samples: the maximum is the
+    # settled figure.
+    assert mem["sampleCount"] >= 5 and 0 <= mem["min"] <= mem["max"] < 128 and mem["max"] >= 20
     docker_mib = size_mib(stats["MemUsage"].split("/")[0])
-    mem_avg = mem["sum"] / mem["sampleCount"]
-    print(f"memory avg {mem_avg:.2f} MiB, docker {docker_mib:.2f} MiB")
+    print(f"memory max {mem['max']:.2f} MiB, docker {docker_mib:.2f} MiB")
     # Whole MiB, truncated: within one MiB (and 5 %) of Docker's figure.
-    assert abs(mem_avg - docker_mib) <= 1 + 0.05 * docker_mib, (mem_avg, docker_mib)
+    assert abs(mem["max"] - docker_mib) <= 1 + 0.05 * docker_mib, (mem, docker_mib)
     # Bridge task: network counters, cumulative (ULong sets) and per-second rates.
     net = c["networkStatsSet"]
     for k in ("rxBytes", "txBytes", "rxPackets", "txPackets"):

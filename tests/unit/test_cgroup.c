@@ -834,6 +834,36 @@ static void test_container_sample(void **state)
         }
 }
 
+/* With the systemd driver runc names the container's cgroup docker-<id>.scope. */
+static void test_container_sample_systemd(void **state)
+{
+        struct fx *f = *state;
+        struct cgroup_container_sample s;
+        struct cgroup_task_spec spec = {.task_id = "t1", .cpu_vcpus = 1};
+        _cleanup_(cgroup_manager_freep) struct cgroup_manager *m = NULL;
+        _cleanup_free_ char *rel = NULL, *dir = NULL, *file = NULL;
+        int pid = 0;
+
+        m = fake_v2(f->root, "cpu memory pids", CGROUP_DRIVER_SYSTEMD);
+        assert_int_equal(cgroup_task_create(m, &spec, NULL), 0);
+        assert_int_equal(cgroup_task_relpath(m, "t1", &rel), 0);
+        assert_true(asprintf(&dir, "%s/docker-abc.scope", rel) >= 0);
+        mkdirs(f->root, dir);
+        assert_true(asprintf(&file, "%s/cpu.stat", dir) >= 0);
+        put(f->root, file, "usage_usec 42\n");
+        free(file);
+        assert_true(asprintf(&file, "%s/memory.current", dir) >= 0);
+        put(f->root, file, "4096\n");
+        free(file);
+        assert_true(asprintf(&file, "%s/cgroup.procs", dir) >= 0);
+        put(f->root, file, "1234\n5678\n");
+        assert_int_equal(cgroup_container_read_sample(m, "t1", "abc", &s), 0);
+        assert_int_equal(s.cpu_total_ns, 42000);
+        assert_int_equal(s.memory_usage, 4096);
+        assert_int_equal(cgroup_container_pid(m, "t1", "abc", &pid), 0);
+        assert_int_equal(pid, 1234);
+}
+
 static void test_detection_rejects_plain_dir(void **state)
 {
         struct fx *f = *state;
@@ -874,6 +904,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_stats_read, fx_setup, fx_teardown),
             cmocka_unit_test(test_container_parsers),
             cmocka_unit_test_setup_teardown(test_container_sample, fx_setup, fx_teardown),
+            cmocka_unit_test_setup_teardown(test_container_sample_systemd, fx_setup, fx_teardown),
             cmocka_unit_test_setup_teardown(test_detection_rejects_plain_dir, fx_setup,
                                             fx_teardown),
         };
