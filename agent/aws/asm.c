@@ -1,6 +1,5 @@
 /* Secrets Manager GetSecretValue for tasks (§10.2) and registry credential secrets (§10.3). */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

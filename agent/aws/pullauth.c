@@ -1,6 +1,5 @@
 /* Registry credentials for pulls: static host credentials and ECR tokens (§1.13, §10.3). */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -450,8 +450,9 @@ int docker_container_remove(struct docker_client *client, const char *id, bool r
 
 /* ---- list ---- */
 
-static void summaries_free(struct docker_container_summary *l, size_t n)
+static void summaries_free(void *list, size_t n)
 {
+        struct docker_container_summary *l = list;
         for (size_t i = 0; i < n; i++) {
                 free(l[i].id);
                 free(l[i].name);
@@ -463,8 +464,9 @@ static void summaries_free(struct docker_container_summary *l, size_t n)
         free(l);
 }
 
-static int summary_from_json(json_object *o, struct docker_container_summary *s)
+static int summary_from_json(json_object *o, void *elem)
 {
+        struct docker_container_summary *s = elem;
         json_object *names = json_get_array(o, "Names", NULL);
         const char *id = json_get_string(o, "Id", NULL);
         int64_t created;
@@ -494,30 +496,8 @@ static int summary_from_json(json_object *o, struct docker_container_summary *s)
 static int summaries_parse(const char *body, size_t len, struct docker_container_summary **ret,
                            size_t *ret_n)
 {
-        _cleanup_json_ json_object *arr = NULL;
-        struct docker_container_summary *l;
-        size_t n;
-        int r;
-
-        r = json_parse(body, len, &arr);
-        if (r < 0)
-                return r;
-        if (!json_object_is_type(arr, json_type_array))
-                return -EBADMSG;
-        n = json_object_array_length(arr);
-        l = calloc(n + 1, sizeof(*l));
-        if (!l)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                r = summary_from_json(json_object_array_get_idx(arr, i), &l[i]);
-                if (r < 0) {
-                        summaries_free(l, n);
-                        return r;
-                }
-        }
-        *ret = l;
-        *ret_n = n;
-        return 0;
+        return docker_list_parse(body, len, sizeof(**ret), summary_from_json, summaries_free,
+                                 (void **)ret, ret_n);
 }
 
 static void list_finish(struct docker_call *c, const struct ecs_http_response *resp,

@@ -98,3 +98,9 @@ int docker_kv_from_json(json_object *obj, struct docker_kv **ret, size_t *ret_n)
 int docker_strdup_member(json_object *obj, const char *key, bool empty_is_null, char **ret);
 /* Array of strings -> strv (never NULL on success). */
 int docker_strv_from_json(json_object *arr, char ***ret);
+/* A list answer (a JSON array of objects) -> *ret, n elements of elem_size bytes, zeroed,
+ * each filled by from_json(object, element). On any failure what was filled is released
+ * with free_many(list, n) and the error returned. */
+int docker_list_parse(const char *body, size_t len, size_t elem_size,
+                      int (*from_json)(json_object *o, void *elem),
+                      void (*free_many)(void *list, size_t n), void **ret, size_t *ret_n);

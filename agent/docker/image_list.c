@@ -6,9 +6,8 @@
 #include "docker-internal.h"
 #include "ecs/docker.h"
 #include "ecs/jsonutil.h"
+#include "ecs/loop.h"
 #include "ecs/macro.h"
-
-#define USEC_PER_SEC 1000000ULL
 
 void docker_image_list_free(struct docker_image *l, size_t n)
 {
@@ -22,11 +21,17 @@ void docker_image_list_free(struct docker_image *l, size_t n)
         free(l);
 }
 
-static int entry_from_json(json_object *o, struct docker_image *img)
+static void list_free(void *list, size_t n)
 {
+        docker_image_list_free(list, n);
+}
+
+static int entry_from_json(json_object *o, void *elem)
+{
+        struct docker_image *img = elem;
         int64_t created;
 
-        if (!json_object_is_type(o, json_type_object) || isempty(json_get_string(o, "Id", NULL)))
+        if (isempty(json_get_string(o, "Id", NULL)))
                 return -EBADMSG;
         if (docker_strdup_member(o, "Id", false, &img->id) < 0 ||
             docker_strv_from_json(json_get_array(o, "RepoTags", NULL), &img->repo_tags) < 0 ||
@@ -41,30 +46,8 @@ static int entry_from_json(json_object *o, struct docker_image *img)
 
 int docker_image_list_parse(const char *body, size_t len, struct docker_image **ret, size_t *ret_n)
 {
-        _cleanup_json_ json_object *arr = NULL;
-        struct docker_image *l;
-        size_t n;
-        int r;
-
-        r = json_parse(body, len, &arr);
-        if (r < 0)
-                return r;
-        if (!json_object_is_type(arr, json_type_array))
-                return -EBADMSG;
-        n = json_object_array_length(arr);
-        l = calloc(n ? n : 1, sizeof(*l));
-        if (!l)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                r = entry_from_json(json_object_array_get_idx(arr, i), &l[i]);
-                if (r < 0) {
-                        docker_image_list_free(l, n);
-                        return r;
-                }
-        }
-        *ret = l;
-        *ret_n = n;
-        return 0;
+        return docker_list_parse(body, len, sizeof(**ret), entry_from_json, list_free, (void **)ret,
+                                 ret_n);
 }
 
 static void image_list_finish(struct docker_call *c, const struct ecs_http_response *resp,

@@ -248,3 +248,31 @@ int docker_time_parse(const char *s, uint64_t *ret_usec)
         *ret_usec = t < 0 ? 0 : (uint64_t)t * USEC_PER_SEC + nsec / 1000;
         return 0;
 }
+
+int docker_list_parse(const char *body, size_t len, size_t elem_size,
+                      int (*from_json)(json_object *o, void *elem),
+                      void (*free_many)(void *list, size_t n), void **ret, size_t *ret_n)
+{
+        _cleanup_json_ json_object *arr = NULL;
+        int r = json_parse(body, len, &arr);
+        if (r < 0)
+                return r;
+        if (!json_object_is_type(arr, json_type_array))
+                return -EBADMSG;
+        size_t n = json_object_array_length(arr);
+        char *l = calloc(n + 1, elem_size);
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_object *o = json_object_array_get_idx(arr, i);
+                r = json_object_is_type(o, json_type_object) ? from_json(o, l + i * elem_size)
+                                                             : -EBADMSG;
+                if (r < 0) {
+                        free_many(l, n);
+                        return r;
+                }
+        }
+        *ret = l;
+        *ret_n = n;
+        return 0;
+}

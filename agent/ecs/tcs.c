@@ -7,6 +7,7 @@
 #include "ecs/engine.h"
 #include "ecs/jsonutil.h"
 #include "ecs/log.h"
+#include "ecs/metrics.h"
 #include "ecs/loop.h"
 #include "ecs/sigv4.h"
 #include "ecs/strbuf.h"
@@ -143,6 +144,103 @@ int tcs_encode_health(const char *cluster, const char *instance_arn, const char 
         if ((r = json_add_epoch(msg, "timestamp", now)) < 0)
                 return r;
         return envelope("PublishHealthRequest", TAKE_PTR(msg), ret);
+}
+
+/* ---- container metrics (§3.3) ---- */
+
+/* json_add() that treats a NULL value (a failed constructor) as out of memory. */
+static int add_req(json_object *o, const char *key, json_object *val)
+{
+        return val ? json_add(o, key, val) : -ENOMEM;
+}
+
+static json_object *cw_json(const struct metrics_cw_set *c)
+{
+        json_object *o = json_object_new_object();
+        if (!o || add_req(o, "max", json_object_new_double(c->max)) < 0 ||
+            add_req(o, "min", json_object_new_double(c->min)) < 0 ||
+            json_add_int(o, "sampleCount", c->count) < 0 ||
+            add_req(o, "sum", json_object_new_double(c->sum)) < 0) {
+                json_object_put(o);
+                return NULL;
+        }
+        return o;
+}
+
+/* A uint64 as the official agent packs it into int64: INT64_MAX and the excess modulo
+ * INT64_MAX in the overflow field. */
+static void split(uint64_t v, int64_t *base, int64_t *overflow)
+{
+        if (v > (uint64_t)INT64_MAX) {
+                *base = INT64_MAX;
+                *overflow = (int64_t)(v % (uint64_t)INT64_MAX);
+        } else {
+                *base = (int64_t)v;
+                *overflow = 0;
+        }
+}
+
+static json_object *ul_json(const struct metrics_ulong_set *u)
+{
+        json_object *o = json_object_new_object();
+        int64_t b[3], ov[3];
+        split(u->max, &b[0], &ov[0]);
+        split(u->min, &b[1], &ov[1]);
+        split(u->sum, &b[2], &ov[2]);
+        if (!o || json_add_int(o, "max", b[0]) < 0 || json_add_int(o, "min", b[1]) < 0 ||
+            json_add_int(o, "overflowMax", ov[0]) < 0 ||
+            json_add_int(o, "overflowMin", ov[1]) < 0 ||
+            json_add_int(o, "overflowSum", ov[2]) < 0 ||
+            json_add_int(o, "sampleCount", u->count) < 0 || json_add_int(o, "sum", b[2]) < 0) {
+                json_object_put(o);
+                return NULL;
+        }
+        return o;
+}
+
+static json_object *storage_json(const struct metrics_window *w)
+{
+        json_object *o = json_object_new_object();
+        if (!o || add_req(o, "readSizeBytes", ul_json(&w->read_bytes)) < 0 ||
+            add_req(o, "writeSizeBytes", ul_json(&w->write_bytes)) < 0) {
+                json_object_put(o);
+                return NULL;
+        }
+        return o;
+}
+
+static json_object *network_json(const struct metrics_window *w)
+{
+        static const char *const names[] = {"rxBytes", "rxDropped", "rxErrors", "rxPackets",
+                                            "txBytes", "txDropped", "txErrors", "txPackets"};
+        const struct metrics_ulong_set *sets[] = {&w->rx_bytes,   &w->rx_dropped, &w->rx_errors,
+                                                  &w->rx_packets, &w->tx_bytes,   &w->tx_dropped,
+                                                  &w->tx_errors,  &w->tx_packets};
+        json_object *o = json_object_new_object();
+        bool ok = o;
+        for (size_t i = 0; ok && i < ELEMENTSOF(names); i++)
+                ok = add_req(o, names[i], ul_json(sets[i])) >= 0;
+        if (!ok || add_req(o, "rxBytesPerSecond", cw_json(&w->rx_per_sec)) < 0 ||
+            add_req(o, "txBytesPerSecond", cw_json(&w->tx_per_sec)) < 0) {
+                json_object_put(o);
+                return NULL;
+        }
+        return o;
+}
+
+int tcs_encode_container_metrics(const char *container_name, const struct metrics_window *w,
+                                 json_object **ret)
+{
+        _cleanup_json_ json_object *o = json_object_new_object();
+
+        if (!o || json_add_string(o, "containerName", container_name) < 0 ||
+            add_req(o, "cpuStatsSet", cw_json(&w->cpu)) < 0 ||
+            add_req(o, "memoryStatsSet", cw_json(&w->memory)) < 0 ||
+            add_req(o, "storageStatsSet", storage_json(w)) < 0 ||
+            (w->has_net && add_req(o, "networkStatsSet", network_json(w)) < 0))
+                return -ENOMEM;
+        *ret = TAKE_PTR(o);
+        return 0;
 }
 
 int tcs_encode_metrics(const char *cluster, const char *instance_arn, const char *message_id,
@@ -346,16 +444,56 @@ static void publish_health(struct tcs_session *s, const struct aws_credentials *
         free(col.tasks);
 }
 
+/* Groups the engine's containers into taskMetrics entries, one per task. */
+struct metrics_collect {
+        json_object *tasks; /* the taskMetrics array */
+        const struct ecs_task *last;
+        json_object *last_containers;
+};
+
+static int collect_container(const struct ecs_task *t, const struct ecs_container *c,
+                             const struct metrics_window *w, void *ud)
+{
+        struct metrics_collect *mc = ud;
+        json_object *co;
+        int r;
+
+        if (t != mc->last) {
+                json_object *tm = json_object_new_object(), *arr = json_object_new_array();
+                if (!tm || !arr) {
+                        json_object_put(tm);
+                        json_object_put(arr);
+                        return -ENOMEM;
+                }
+                if (json_append(mc->tasks, tm) < 0) { /* it dropped tm */
+                        json_object_put(arr);
+                        return -ENOMEM;
+                }
+                if ((r = json_add(tm, "containerMetrics", arr)) < 0 ||
+                    (r = json_add_string(tm, "taskArn", t->arn)) < 0 ||
+                    (r = json_add_string(tm, "taskDefinitionFamily", t->family)) < 0 ||
+                    (r = json_add_string(tm, "taskDefinitionVersion", t->version)) < 0)
+                        return r;
+                mc->last = t;
+                mc->last_containers = arr;
+        }
+        if ((r = tcs_encode_container_metrics(c->name, w, &co)) < 0)
+                return r;
+        return json_append(mc->last_containers, co);
+}
+
 static void publish_metrics(struct tcs_session *s, const struct aws_credentials *cred)
 {
-        _cleanup_json_ json_object *tasks = NULL;
+        _cleanup_json_ json_object *tasks = json_object_new_array();
+        struct metrics_collect mc = {.tasks = tasks};
         size_t tracked = 0;
         char id[37];
         uint64_t now = realtime_usec();
 
         if (s->p.metrics_disabled || !s->p.engine)
                 return;
-        if (engine_metrics_collect(s->p.engine, &tasks, &tracked) < 0 || uuid_v4(id) < 0) {
+        if (!tasks || engine_metrics_foreach(s->p.engine, collect_container, &mc, &tracked) < 0 ||
+            uuid_v4(id) < 0) {
                 log_oom();
                 return;
         }

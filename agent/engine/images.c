@@ -45,7 +45,6 @@ struct seen_image {
         char **tags; /* without "<none>:<none>" */
         uint64_t created;
         int64_t size;
-        bool used; /* some container on the host was made from it */
 };
 
 enum phase {
@@ -626,7 +625,6 @@ static void on_images(const struct docker_result *res, const struct docker_image
                                 cycle_end(im, "out of memory");
                                 return;
                         }
-                s->used = image_used_by_container(im, s->id);
         }
         if (choose_victims(im) < 0) {
                 cycle_end(im, "out of memory");
@@ -916,8 +914,6 @@ static void cycle_step(struct engine_images *im)
                 r = step_untracked_containers(im);
                 if (r >= 0 && !im->call) {
                         im->phase = PHASE_UNTRACKED_IMAGES;
-                        for (size_t i = 0; i < im->n_is; i++)
-                                im->is[i].used = image_used_by_container(im, im->is[i].id);
                         if (choose_untracked_images(im) < 0) {
                                 cycle_end(im, "out of memory");
                                 return;

@@ -9,7 +9,6 @@
 
 #include "ecs/cgroup.h"
 #include "ecs/config.h"
-#include "ecs/jsonutil.h"
 #include "ecs/log.h"
 #include "ecs/loop.h"
 #include "ecs/metrics.h"
@@ -133,62 +132,25 @@ void engine_stats_free(struct engine *e)
         e->stats_timer = sd_event_source_disable_unref(e->stats_timer);
 }
 
-static int task_json(struct engine_task *et, json_object **ret)
+int engine_metrics_foreach(struct engine *e, engine_metrics_fn fn, void *userdata,
+                           size_t *ret_tracked)
 {
-        struct ecs_task *t = et->task;
-        _cleanup_json_ json_object *o = json_object_new_object();
-        json_object *arr = json_object_new_array();
-        int r;
-
-        if (!o || !arr) {
-                json_object_put(arr);
-                return -ENOMEM;
-        }
-        if (json_add(o, "containerMetrics", arr) < 0)
-                return -ENOMEM;
-        for (size_t i = 0; i < et->n_rings; i++) {
-                struct metrics_window w;
-                json_object *co;
-                if (!et->rings[i] || metrics_window_compute(et->rings[i], &w) < 0)
-                        continue; /* fewer than 2 samples, or nothing new */
-                if ((r = metrics_container_json(t->containers[i].name, &w, &co)) < 0)
-                        return r;
-                if ((r = json_append(arr, co)) < 0)
-                        return r;
-        }
-        if (json_object_array_length(arr) == 0) {
-                *ret = NULL;
-                return 0;
-        }
-        if ((r = json_add_string(o, "taskArn", t->arn)) < 0 ||
-            (r = json_add_string(o, "taskDefinitionFamily", t->family)) < 0 ||
-            (r = json_add_string(o, "taskDefinitionVersion", t->version)) < 0)
-                return r;
-        *ret = TAKE_PTR(o);
-        return 0;
-}
-
-int engine_metrics_collect(struct engine *e, json_object **ret, size_t *ret_tracked)
-{
-        _cleanup_json_ json_object *arr = json_object_new_array();
         size_t tracked = 0;
         int r;
 
-        if (!arr)
-                return -ENOMEM;
         for (size_t i = 0; i < e->n_tasks; i++) {
                 struct engine_task *et = e->tasks[i];
-                json_object *tm = NULL;
-                if (!et->rings)
-                        continue;
-                for (size_t j = 0; j < et->n_rings; j++)
-                        tracked += et->rings[j] != NULL;
-                if ((r = task_json(et, &tm)) < 0)
-                        return r;
-                if (tm && (r = json_append(arr, tm)) < 0)
-                        return r;
+                for (size_t j = 0; et->rings && j < et->n_rings; j++) {
+                        struct metrics_window w;
+                        if (!et->rings[j])
+                                continue;
+                        tracked++;
+                        if (metrics_window_compute(et->rings[j], &w) < 0)
+                                continue; /* fewer than 2 samples, or nothing new */
+                        if ((r = fn(et->task, &et->task->containers[j], &w, userdata)) < 0)
+                                return r;
+                }
         }
-        *ret = TAKE_PTR(arr);
         if (ret_tracked)
                 *ret_tracked = tracked;
         return 0;

@@ -74,9 +74,14 @@ void engine_foreach_task(struct engine *e, void (*fn)(struct ecs_task *t, void *
 size_t engine_task_count(struct engine *e);
 
 /* Container metrics (§3.3), sampled from the cgroups every second unless
- * ECS_DISABLE_METRICS. *ret: the PublishMetricsRequest taskMetrics entries of the tasks with
- * enough samples (an empty array when none); *ret_tracked: containers being sampled. */
-int engine_metrics_collect(struct engine *e, json_object **ret, size_t *ret_tracked);
+ * ECS_DISABLE_METRICS. Calls fn for every sampled container that has enough samples for its
+ * sets (metrics_window_compute()), task by task; a negative return stops the walk and is
+ * returned. *ret_tracked: containers being sampled, with or without new samples. */
+struct metrics_window;
+typedef int (*engine_metrics_fn)(const struct ecs_task *t, const struct ecs_container *c,
+                                 const struct metrics_window *w, void *userdata);
+int engine_metrics_foreach(struct engine *e, engine_metrics_fn fn, void *userdata,
+                           size_t *ret_tracked);
 /* The samples collected so far were published (or the publish failed: they are not sent
  * twice, as the official agent does). */
 void engine_metrics_mark_sent(struct engine *e);

@@ -3,7 +3,6 @@
  * the official agent's stats queue computes them. Pure: no I/O, no clock. */
 #pragma once
 
-#include <json-c/json.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -72,8 +71,3 @@ struct metrics_window {
 /* The sets over the unsent samples. -ENODATA when the ring holds fewer than 2 samples or
  * CPU or memory has no unsent value: the container is left out of the publish. */
 int metrics_window_compute(const struct metrics_ring *r, struct metrics_window *ret);
-
-/* {"containerName", "cpuStatsSet", "memoryStatsSet", "storageStatsSet", "networkStatsSet"?}
- * in the JSON of PublishMetricsRequest (ULong sets with overflowMin/Max/Sum). */
-int metrics_container_json(const char *container_name, const struct metrics_window *w,
-                           json_object **ret);

@@ -44,6 +44,11 @@ bool tcs_task_has_health(const struct ecs_task *t);
 int tcs_encode_health(const char *cluster, const char *instance_arn, const char *message_id,
                       struct ecs_task *const *tasks, size_t n, bool fin, uint64_t now_realtime,
                       char **ret);
+/* One containerMetrics entry: {"containerName", "cpuStatsSet", "memoryStatsSet",
+ * "storageStatsSet", "networkStatsSet"?}, ULong sets with overflowMin/Max/Sum. */
+struct metrics_window;
+int tcs_encode_container_metrics(const char *container_name, const struct metrics_window *w,
+                                 json_object **ret);
 /* One PublishMetricsRequest with task_metrics[first..first+n) (none when idle). */
 int tcs_encode_metrics(const char *cluster, const char *instance_arn, const char *message_id,
                        json_object *task_metrics, size_t first, size_t n, bool idle, bool fin,

@@ -118,30 +118,6 @@ static void test_ring_bounded(void **state)
         assert_int_equal(metrics_ring_last(&r)->time_usec, 3 * METRICS_RING_SIZE * SEC);
 }
 
-static void test_json(void **state)
-{
-        (void)state;
-        struct metrics_ring r = {0};
-        struct metrics_window w;
-        json_object *o = NULL;
-        struct metrics_input i = in(1, 0, MIB, 0);
-        metrics_ring_add(&r, &i, 1);
-        i = in(2, 1000000000ULL, MIB, 0);
-        i.io_write_bytes = UINT64_MAX; /* beyond int64: base and overflow */
-        metrics_ring_add(&r, &i, 1);
-        assert_int_equal(metrics_window_compute(&r, &w), 0);
-        assert_int_equal(metrics_container_json("web", &w, &o), 0);
-        const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-        assert_non_null(strstr(s, "\"containerName\":\"web\""));
-        assert_non_null(strstr(s, "\"cpuStatsSet\":{\"max\":100"));
-        assert_non_null(strstr(s, "\"sampleCount\":1"));
-        assert_non_null(strstr(s, "\"writeSizeBytes\":{\"max\":9223372036854775807,\"min\":4096,"
-                                  "\"overflowMax\":1,\"overflowMin\":0"));
-        assert_non_null(strstr(s, "\"networkStatsSet\":{\"rxBytes\":"));
-        assert_non_null(strstr(s, "\"rxBytesPerSecond\":{"));
-        json_object_put(o);
-}
-
 static void test_net_dev(void **state)
 {
         (void)state;
@@ -186,7 +162,6 @@ int main(void)
             cmocka_unit_test(test_cpu_memory_network),
             cmocka_unit_test(test_counter_reset_and_duplicates),
             cmocka_unit_test(test_ring_bounded),
-            cmocka_unit_test(test_json),
             cmocka_unit_test(test_net_dev),
         };
         return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);

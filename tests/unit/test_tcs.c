@@ -10,6 +10,7 @@
 
 #include "ecs/jsonutil.h"
 #include "ecs/macro.h"
+#include "ecs/metrics.h"
 #include "ecs/sigv4.h"
 #include "ecs/task.h"
 #include "ecs/tcs.h"
@@ -246,12 +247,52 @@ static void test_encode_metrics(void **state)
         json_object_put(arr);
 }
 
+static struct metrics_input sample_at(uint64_t t_sec, uint64_t cpu_ns)
+{
+        return (struct metrics_input){
+            .time_usec = t_sec * 1000000ULL,
+            .cpu_ns = cpu_ns,
+            .memory_bytes = 1024 * 1024,
+            .io_read_bytes = 100,
+            .io_write_bytes = 4096 * t_sec,
+            .has_net = true,
+        };
+}
+
+static void test_encode_container_metrics(void **state)
+{
+        (void)state;
+        struct metrics_ring r = {0};
+        struct metrics_window w;
+        json_object *o = NULL;
+        struct metrics_input i = sample_at(1, 0);
+        metrics_ring_add(&r, &i, 1);
+        i = sample_at(2, 1000000000ULL);
+        i.io_write_bytes = UINT64_MAX; /* beyond int64: base and overflow */
+        metrics_ring_add(&r, &i, 1);
+        assert_int_equal(metrics_window_compute(&r, &w), 0);
+        assert_int_equal(tcs_encode_container_metrics("web", &w, &o), 0);
+        const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+        assert_non_null(strstr(s, "\"containerName\":\"web\""));
+        assert_non_null(strstr(s, "\"cpuStatsSet\":{\"max\":100"));
+        assert_non_null(strstr(s, "\"sampleCount\":1"));
+        assert_non_null(strstr(s, "\"writeSizeBytes\":{\"max\":9223372036854775807,\"min\":4096,"
+                                  "\"overflowMax\":1,\"overflowMin\":0"));
+        assert_non_null(strstr(s, "\"networkStatsSet\":{\"rxBytes\":"));
+        assert_non_null(strstr(s, "\"rxBytesPerSecond\":{"));
+        json_object_put(o);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_task_has_health),        cmocka_unit_test(test_encode_health),
-            cmocka_unit_test(test_encode_instance_status), cmocka_unit_test(test_sign_frame),
-            cmocka_unit_test(test_metrics_split),          cmocka_unit_test(test_encode_metrics),
+            cmocka_unit_test(test_task_has_health),
+            cmocka_unit_test(test_encode_health),
+            cmocka_unit_test(test_encode_instance_status),
+            cmocka_unit_test(test_sign_frame),
+            cmocka_unit_test(test_metrics_split),
+            cmocka_unit_test(test_encode_metrics),
+            cmocka_unit_test(test_encode_container_metrics),
         };
         return cmocka_run_group_tests_name("test_tcs", tests, NULL, NULL);
 }

@@ -1,4 +1,5 @@
-/* Statistic sets for PublishMetricsRequest (§3.3) from a ring of container samples. */
+/* Container samples and the statistic sets PublishMetricsRequest carries (§3.3), computed
+ * over the samples not yet sent. */
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -6,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ecs/jsonutil.h"
 #include "ecs/macro.h"
 #include "ecs/metrics.h"
 
@@ -192,101 +192,5 @@ int metrics_window_compute(const struct metrics_ring *r, struct metrics_window *
         }
         if (w->cpu.count == 0 || w->memory.count == 0)
                 return -ENODATA;
-        return 0;
-}
-
-/* json_add() that treats a NULL value (a failed constructor) as out of memory. */
-static int add_req(json_object *o, const char *key, json_object *val)
-{
-        return val ? json_add(o, key, val) : -ENOMEM;
-}
-
-static json_object *cw_json(const struct metrics_cw_set *c)
-{
-        json_object *o = json_object_new_object();
-        if (!o || add_req(o, "max", json_object_new_double(c->max)) < 0 ||
-            add_req(o, "min", json_object_new_double(c->min)) < 0 ||
-            json_add_int(o, "sampleCount", c->count) < 0 ||
-            add_req(o, "sum", json_object_new_double(c->sum)) < 0) {
-                json_object_put(o);
-                return NULL;
-        }
-        return o;
-}
-
-/* A uint64 as the official agent packs it into int64: INT64_MAX and the excess modulo
- * INT64_MAX in the overflow field. */
-static void split(uint64_t v, int64_t *base, int64_t *overflow)
-{
-        if (v > (uint64_t)INT64_MAX) {
-                *base = INT64_MAX;
-                *overflow = (int64_t)(v % (uint64_t)INT64_MAX);
-        } else {
-                *base = (int64_t)v;
-                *overflow = 0;
-        }
-}
-
-static json_object *ul_json(const struct metrics_ulong_set *u)
-{
-        json_object *o = json_object_new_object();
-        int64_t b[3], ov[3];
-        split(u->max, &b[0], &ov[0]);
-        split(u->min, &b[1], &ov[1]);
-        split(u->sum, &b[2], &ov[2]);
-        if (!o || json_add_int(o, "max", b[0]) < 0 || json_add_int(o, "min", b[1]) < 0 ||
-            json_add_int(o, "overflowMax", ov[0]) < 0 ||
-            json_add_int(o, "overflowMin", ov[1]) < 0 ||
-            json_add_int(o, "overflowSum", ov[2]) < 0 ||
-            json_add_int(o, "sampleCount", u->count) < 0 || json_add_int(o, "sum", b[2]) < 0) {
-                json_object_put(o);
-                return NULL;
-        }
-        return o;
-}
-
-int metrics_container_json(const char *container_name, const struct metrics_window *w,
-                           json_object **ret)
-{
-        _cleanup_json_ json_object *o = json_object_new_object();
-        json_object *storage = json_object_new_object();
-
-        if (!o || !storage || json_add_string(o, "containerName", container_name) < 0 ||
-            add_req(o, "cpuStatsSet", cw_json(&w->cpu)) < 0 ||
-            add_req(o, "memoryStatsSet", cw_json(&w->memory)) < 0) {
-                json_object_put(storage);
-                return -ENOMEM;
-        }
-        if (add_req(storage, "readSizeBytes", ul_json(&w->read_bytes)) < 0 ||
-            add_req(storage, "writeSizeBytes", ul_json(&w->write_bytes)) < 0) {
-                json_object_put(storage);
-                return -ENOMEM;
-        }
-        if (json_add(o, "storageStatsSet", storage) < 0)
-                return -ENOMEM;
-        if (w->has_net) {
-                static const char *const names[] = {"rxBytes",   "rxDropped", "rxErrors",
-                                                    "rxPackets", "txBytes",   "txDropped",
-                                                    "txErrors",  "txPackets"};
-                const struct metrics_ulong_set *sets[] = {
-                    &w->rx_bytes, &w->rx_dropped, &w->rx_errors, &w->rx_packets,
-                    &w->tx_bytes, &w->tx_dropped, &w->tx_errors, &w->tx_packets};
-                json_object *net = json_object_new_object();
-                if (!net)
-                        return -ENOMEM;
-                for (size_t i = 0; i < ELEMENTSOF(names); i++)
-                        if (add_req(net, names[i], ul_json(sets[i])) < 0) {
-                                json_object_put(net);
-                                return -ENOMEM;
-                        }
-                if (add_req(net, "rxBytesPerSecond", cw_json(&w->rx_per_sec)) < 0 ||
-                    add_req(net, "txBytesPerSecond", cw_json(&w->tx_per_sec)) < 0) {
-                        json_object_put(net);
-                        return -ENOMEM;
-                }
-                if (json_add(o, "networkStatsSet", net) < 0)
-                        return -ENOMEM;
-        }
-        *ret = TAKE_PTR(o);
         return 0;
 }
