@@ -205,6 +205,76 @@ int cgroup_parse_io_stat(const char *text, uint64_t *rbytes, uint64_t *wbytes, u
         return 0;
 }
 
+static struct cgroup_io_device *io_device(struct cgroup_io_device *devs, size_t max, unsigned *n,
+                                          uint32_t major, uint32_t minor)
+{
+        for (unsigned i = 0; i < *n; i++)
+                if (devs[i].major == major && devs[i].minor == minor)
+                        return &devs[i];
+        if (*n >= max)
+                return NULL;
+        devs[*n] = (struct cgroup_io_device){.major = major, .minor = minor};
+        return &devs[(*n)++];
+}
+
+int cgroup_parse_io_devices(const char *text, bool v2, bool ops, struct cgroup_io_device *devs,
+                            size_t max, unsigned *n)
+{
+        for (const char *line = text; line && *line;) {
+                const char *nl = strchr(line, '\n');
+                size_t len = nl ? (size_t)(nl - line) : strlen(line);
+                char buf[256];
+                unsigned major, minor;
+                int used = 0;
+
+                if (len >= sizeof(buf))
+                        return -EINVAL;
+                memcpy(buf, line, len);
+                buf[len] = 0;
+                line = nl ? nl + 1 : NULL;
+                if (len == 0)
+                        continue;
+                if (!v2 && startswith(buf, "Total"))
+                        continue;
+                if (sscanf(buf, "%u:%u%n", &major, &minor, &used) != 2)
+                        return -EINVAL;
+                struct cgroup_io_device *d = io_device(devs, max, n, major, minor);
+                if (!d)
+                        continue;
+                if (!v2) {
+                        char op[16], num[32];
+                        uint64_t *to = NULL;
+                        if (sscanf(buf + used, " %15s %31s", op, num) != 2)
+                                return -EINVAL;
+                        if (streq(op, "Read"))
+                                to = ops ? &d->read_ops : &d->read_bytes;
+                        else if (streq(op, "Write"))
+                                to = ops ? &d->write_ops : &d->write_bytes;
+                        if (to && add_u64(to, num) < 0)
+                                return -EINVAL;
+                        continue;
+                }
+                for (char *tok = strtok(buf + used, " "); tok; tok = strtok(NULL, " ")) {
+                        char *eq = strchr(tok, '=');
+                        uint64_t *to = NULL;
+                        if (!eq)
+                                continue;
+                        *eq = 0;
+                        if (streq(tok, "rbytes"))
+                                to = &d->read_bytes;
+                        else if (streq(tok, "wbytes"))
+                                to = &d->write_bytes;
+                        else if (streq(tok, "rios"))
+                                to = &d->read_ops;
+                        else if (streq(tok, "wios"))
+                                to = &d->write_ops;
+                        if (to && add_u64(to, eq + 1) < 0)
+                                return -EINVAL;
+                }
+        }
+        return 0;
+}
+
 /* The container's cgroup below its task's, as runc names it: "<task>/<docker id>" with the
  * cgroupfs driver, "<task slice>/docker-<docker id>.scope" with the systemd driver. */
 static int container_relpath(const struct cgroup_manager *m, const char *task_id,
@@ -278,7 +348,11 @@ static int sample_v1(const struct cgroup_manager *m, const char *crel,
             bytes &&
             read_task_file(bh, crel, "blkio.throttle.io_serviced_recursive", true, &ops) == 0 &&
             ops && cgroup_parse_blkio_v1(bytes, &s->io_read_bytes, &s->io_write_bytes) == 0 &&
-            cgroup_parse_blkio_v1(ops, &s->io_read_ops, &s->io_write_ops) == 0)
+            cgroup_parse_blkio_v1(ops, &s->io_read_ops, &s->io_write_ops) == 0 &&
+            cgroup_parse_io_devices(bytes, false, false, s->io_dev, CGROUP_IO_DEVICES_MAX,
+                                    &s->n_io_dev) == 0 &&
+            cgroup_parse_io_devices(ops, false, true, s->io_dev, CGROUP_IO_DEVICES_MAX,
+                                    &s->n_io_dev) == 0)
                 s->has_io = true;
         if (ph && read_task_file(ph, crel, "pids.current", true, &pids) == 0 && pids &&
             cgroup_parse_u64(pids, &s->pids_current) == 0)
@@ -320,7 +394,9 @@ static int sample_v2(const struct cgroup_manager *m, const char *crel,
                 (void)cgroup_parse_u64(max, &s->memory_limit); /* "max" reads as UINT64_MAX */
         if (read_task_file(h, crel, "io.stat", true, &io) == 0 && io &&
             cgroup_parse_io_stat(io, &s->io_read_bytes, &s->io_write_bytes, &s->io_read_ops,
-                                 &s->io_write_ops) == 0)
+                                 &s->io_write_ops) == 0 &&
+            cgroup_parse_io_devices(io, true, false, s->io_dev, CGROUP_IO_DEVICES_MAX,
+                                    &s->n_io_dev) == 0)
                 s->has_io = true;
         if (read_task_file(h, crel, "pids.current", true, &pids) == 0 && pids &&
             cgroup_parse_u64(pids, &s->pids_current) == 0)

@@ -53,6 +53,7 @@ struct pullauth_static;
 struct ecs_loop;
 struct state_store;
 struct tasknet;
+struct container_stats;
 
 struct engine_task {
         struct ecs_task *task;
@@ -74,8 +75,8 @@ struct engine_task {
         sd_event_source *cleanup_timer;
         sd_event_source *deadline_timer; /* next dependency timeout */
         bool removing;                   /* cleanup started: containers being removed */
-        struct metrics_ring **rings;     /* per container, while it is sampled (stats.c) */
-        size_t n_rings;                  /* the task's n_containers when they were made */
+        struct container_stats **stats;  /* per container, while it is sampled (stats.c) */
+        size_t n_stats;                  /* the task's n_containers when they were made */
         unsigned ops;                    /* Docker calls in flight */
 };
 

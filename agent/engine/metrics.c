@@ -12,10 +12,12 @@
 
 #define BYTES_PER_MIB (1024ULL * 1024ULL)
 
-int metrics_parse_net_dev(const char *text, struct metrics_net *ret)
+int metrics_parse_net_dev_ifaces(const char *text, struct metrics_iface *ifs, size_t max,
+                                 size_t *ret_n, struct metrics_net *ret_sum)
 {
         struct metrics_net sum = {0};
         unsigned lines = 0;
+        size_t n = 0;
 
         for (const char *line = text; line && *line;) {
                 const char *nl = strchr(line, '\n');
@@ -36,27 +38,71 @@ int metrics_parse_net_dev(const char *text, struct metrics_net *ret)
                 *colon = 0;
                 if (sscanf(buf, " %63s", name) != 1)
                         return -EINVAL;
-                int n = sscanf(colon + 1,
+                int k = sscanf(colon + 1,
                                "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu "
                                "%llu %llu %llu %llu",
                                &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9],
                                &v[10], &v[11], &v[12], &v[13], &v[14], &v[15]);
-                if (n != 16)
+                if (k != 16)
                         return -EINVAL;
                 if (streq(name, "lo"))
                         continue;
-                sum.rx_bytes += v[0];
-                sum.rx_packets += v[1];
-                sum.rx_errors += v[2];
-                sum.rx_dropped += v[3];
-                sum.tx_bytes += v[8];
-                sum.tx_packets += v[9];
-                sum.tx_errors += v[10];
-                sum.tx_dropped += v[11];
+                struct metrics_net one = {
+                    .rx_bytes = v[0],
+                    .rx_packets = v[1],
+                    .rx_errors = v[2],
+                    .rx_dropped = v[3],
+                    .tx_bytes = v[8],
+                    .tx_packets = v[9],
+                    .tx_errors = v[10],
+                    .tx_dropped = v[11],
+                };
+                sum.rx_bytes += one.rx_bytes;
+                sum.rx_packets += one.rx_packets;
+                sum.rx_errors += one.rx_errors;
+                sum.rx_dropped += one.rx_dropped;
+                sum.tx_bytes += one.tx_bytes;
+                sum.tx_packets += one.tx_packets;
+                sum.tx_errors += one.tx_errors;
+                sum.tx_dropped += one.tx_dropped;
+                if (n < max && strlen(name) < sizeof(ifs[n].name)) {
+                        strcpy(ifs[n].name, name);
+                        ifs[n].net = one;
+                        n++;
+                }
         }
         if (lines < 2)
                 return -EINVAL;
-        *ret = sum;
+        if (ret_n)
+                *ret_n = n;
+        if (ret_sum)
+                *ret_sum = sum;
+        return 0;
+}
+
+int metrics_parse_net_dev(const char *text, struct metrics_net *ret)
+{
+        return metrics_parse_net_dev_ifaces(text, NULL, 0, NULL, ret);
+}
+
+/* Docker reads the first seven fields (user nice system idle iowait irq softirq) in
+ * USER_HZ ticks, which Linux fixes at 100 for user space. */
+#define NSEC_PER_TICK (1000000000ULL / 100)
+
+int metrics_parse_proc_stat(const char *text, uint64_t *ret_ns)
+{
+        unsigned long long v[7];
+        int used = 0;
+
+        if (!text || !startswith(text, "cpu ") ||
+            sscanf(text, "cpu %llu %llu %llu %llu %llu %llu %llu%n", &v[0], &v[1], &v[2], &v[3],
+                   &v[4], &v[5], &v[6], &used) != 7 ||
+            used == 0)
+                return -EINVAL;
+        uint64_t ticks = 0;
+        for (size_t i = 0; i < 7; i++)
+                ticks += v[i];
+        *ret_ns = ticks * NSEC_PER_TICK;
         return 0;
 }
 
@@ -82,6 +128,8 @@ void metrics_ring_add(struct metrics_ring *r, const struct metrics_input *in, un
             .time_usec = in->time_usec,
             .cpu_per_core_ns = in->cpu_ns / (ncpus ? ncpus : 1),
             .cpu_percent = NAN,
+            .rx_bytes_per_sec = NAN,
+            .tx_bytes_per_sec = NAN,
             .memory_mib = (uint32_t)MIN(in->memory_bytes / BYTES_PER_MIB, (uint64_t)UINT32_MAX),
             .io_read_bytes = in->io_read_bytes,
             .io_write_bytes = in->io_write_bytes,

@@ -51,7 +51,7 @@ void engine_adopt_definition(struct engine_task *et, struct ecs_task *t)
                 free(t->pause_docker_name);
                 t->pause_docker_name = TAKE_PTR(old->pause_docker_name);
         }
-        /* The metrics rings follow the container order of the task they were made for. */
+        /* The metrics samples follow the container order of the task they were made for. */
         engine_stats_task_free(et);
         et->task = ecs_task_ref(t);
         ecs_task_unref(old);

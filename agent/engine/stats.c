@@ -1,11 +1,15 @@
-/* Container metrics (§3.3): every second (ECS_POLL_METRICS: every 10 s) each running
- * container's counters are read from its own cgroup and its network namespace's
- * /proc/<pid>/net/dev, into a fixed ring per container. TCS turns the rings into
- * PublishMetricsRequest every 20 s. No Docker call, no thread. */
+/* Container metrics (§3.3): every second (ECS_POLL_METRICS: every
+ * ECS_POLLING_METRICS_WAIT_DURATION) each running container's counters are read from its
+ * own cgroup and its network namespace's /proc/<pid>/net/dev. TCS turns the fixed ring of
+ * compact samples into PublishMetricsRequest every 20 s; the stats endpoints show the last
+ * two full samples. No Docker call, no thread. */
 #include <errno.h>
+#include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/sysinfo.h>
+#include <unistd.h>
 
 #include "ecs/cgroup.h"
 #include "ecs/config.h"
@@ -14,37 +18,73 @@
 #include "ecs/metrics.h"
 #include "engine-internal.h"
 
-#define SAMPLE_USEC      (1000ULL * 1000ULL)
-#define POLL_SAMPLE_USEC (10ULL * 1000ULL * 1000ULL) /* ECS_POLLING_METRICS_WAIT_DURATION */
-#define NET_DEV_MAX      (64 * 1024)
+#define SAMPLE_USEC (1000ULL * 1000ULL)
+#define NET_DEV_MAX (64 * 1024)
+#define STAT_MAX    4096 /* the first line of /proc/stat is all Docker's figure needs */
+
+struct container_stats {
+        struct metrics_ring ring;
+        struct metrics_raw raw[2]; /* raw[last] the newest */
+        unsigned n_raw, last;
+};
 
 static uint64_t sample_interval(const struct engine *e)
 {
-        return e->config->poll_metrics ? POLL_SAMPLE_USEC : SAMPLE_USEC;
+        return e->config->poll_metrics ? e->config->polling_metrics_wait_usec : SAMPLE_USEC;
 }
 
 void engine_stats_task_free(struct engine_task *et)
 {
-        if (!et->rings)
+        if (!et->stats)
                 return;
-        for (size_t i = 0; i < et->n_rings; i++)
-                free(et->rings[i]);
-        free(et->rings);
-        et->rings = NULL;
-        et->n_rings = 0;
+        for (size_t i = 0; i < et->n_stats; i++)
+                free(et->stats[i]);
+        free(et->stats);
+        et->stats = NULL;
+        et->n_stats = 0;
 }
 
-static bool read_net(int pid, struct metrics_net *ret)
+/* Reads up to size-1 bytes of a proc file into buf. */
+static bool read_proc(const char *path, char *buf, size_t size)
 {
-        char path[64], buf[NET_DEV_MAX];
-        snprintf(path, sizeof(path), "/proc/%d/net/dev", pid);
-        FILE *f = fopen(path, "re");
-        if (!f)
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
                 return false;
-        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
+        size_t n = 0;
+        while (n < size - 1) {
+                ssize_t k = read(fd, buf + n, size - 1 - n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        break;
+                n += (size_t)k;
+        }
+        close(fd);
         buf[n] = 0;
-        return metrics_parse_net_dev(buf, ret) == 0;
+        return n > 0;
+}
+
+static bool read_net(int pid, struct metrics_raw *raw, struct metrics_net *sum)
+{
+        char path[64];
+        static char buf[NET_DEV_MAX]; /* the loop thread only */
+        size_t n = 0;
+
+        snprintf(path, sizeof(path), "/proc/%d/net/dev", pid);
+        if (!read_proc(path, buf, sizeof(buf)) ||
+            metrics_parse_net_dev_ifaces(buf, raw->ifs, METRICS_IFACES_MAX, &n, sum) < 0)
+                return false;
+        raw->n_ifs = (unsigned)n;
+        return true;
+}
+
+static uint64_t system_cpu_ns(void)
+{
+        char buf[STAT_MAX];
+        uint64_t ns;
+        if (!read_proc("/proc/stat", buf, sizeof(buf)) || metrics_parse_proc_stat(buf, &ns) < 0)
+                return 0;
+        return ns;
 }
 
 /* Network counters go with bridge and awsvpc tasks only, as the official agent's: a host
@@ -54,57 +94,76 @@ static bool has_own_network(const struct ecs_task *t)
         return t->network_mode == NETWORK_MODE_BRIDGE || t->network_mode == NETWORK_MODE_AWSVPC;
 }
 
-static void sample_task(struct engine *e, struct engine_task *et, unsigned ncpus)
+struct tick {
+        uint64_t system_ns;
+        bool system_read;
+};
+
+static void sample_task(struct engine *e, struct engine_task *et, struct tick *tick)
 {
         struct ecs_task *t = et->task;
 
         if (t->known_status >= TASK_STATUS_STOPPED ||
-            (et->rings && et->n_rings != t->n_containers)) {
+            (et->stats && et->n_stats != t->n_containers)) {
                 engine_stats_task_free(et);
                 if (t->known_status >= TASK_STATUS_STOPPED)
                         return;
         }
         for (size_t i = 0; i < t->n_containers; i++) {
                 struct ecs_container *c = &t->containers[i];
-                struct cgroup_container_sample cs;
+                struct metrics_raw raw = {.online_cpus = e->stats_ncpus};
                 if (c->known_status != CONTAINER_STATUS_RUNNING || isempty(c->docker_id) ||
-                    cgroup_container_read_sample(e->cgroups, t->id, c->docker_id, &cs) < 0) {
-                        /* Not running (or its cgroup vanished between two samples). */
-                        if (et->rings && et->rings[i] &&
-                            c->known_status >= CONTAINER_STATUS_STOPPED) {
-                                free(et->rings[i]);
-                                et->rings[i] = NULL;
+                    cgroup_container_read_sample(e->cgroups, t->id, c->docker_id, &raw.cg) < 0) {
+                        /* Not running, or its cgroup vanished between two samples: what
+                         * was kept of it goes, so nothing stale is published or served. */
+                        if (et->stats && et->stats[i]) {
+                                free(et->stats[i]);
+                                et->stats[i] = NULL;
                         }
                         continue;
                 }
-                if (!et->rings) {
-                        if (!(et->rings = calloc(t->n_containers, sizeof(*et->rings))))
+                if (!et->stats) {
+                        if (!(et->stats = calloc(t->n_containers, sizeof(*et->stats))))
                                 return;
-                        et->n_rings = t->n_containers;
+                        et->n_stats = t->n_containers;
                 }
-                if (!et->rings[i] && !(et->rings[i] = calloc(1, sizeof(*et->rings[i]))))
+                struct container_stats *cs = et->stats[i];
+                if (!cs && !(cs = et->stats[i] = calloc(1, sizeof(*cs))))
                         continue;
+                if (!tick->system_read) {
+                        tick->system_ns = system_cpu_ns();
+                        tick->system_read = true;
+                }
+                raw.time_usec = realtime_usec();
+                raw.system_cpu_ns = tick->system_ns;
+                raw.cgroup_version = cgroup_manager_version(e->cgroups);
+                if (!raw.cg.has_io)
+                        raw.cg.n_io_dev = 0;
                 struct metrics_input in = {
-                    .time_usec = realtime_usec(),
-                    .cpu_ns = cs.cpu_total_ns,
-                    .memory_bytes =
-                        cgroup_container_memory_used(&cs, cgroup_manager_version(e->cgroups)),
-                    .io_read_bytes = cs.io_read_bytes,
-                    .io_write_bytes = cs.io_write_bytes,
+                    .time_usec = raw.time_usec,
+                    .cpu_ns = raw.cg.cpu_total_ns,
+                    .memory_bytes = cgroup_container_memory_used(&raw.cg, raw.cgroup_version),
+                    .io_read_bytes = raw.cg.io_read_bytes,
+                    .io_write_bytes = raw.cg.io_write_bytes,
                 };
                 int pid;
                 if (has_own_network(t) &&
                     cgroup_container_pid(e->cgroups, t->id, c->docker_id, &pid) == 0)
-                        in.has_net = read_net(pid, &in.net);
-                metrics_ring_add(et->rings[i], &in, ncpus);
+                        raw.has_net = in.has_net = read_net(pid, &raw, &in.net);
+                metrics_ring_add(&cs->ring, &in, e->stats_ncpus);
+                cs->last = cs->n_raw ? (cs->last + 1) % 2 : 0;
+                cs->raw[cs->last] = raw;
+                if (cs->n_raw < 2)
+                        cs->n_raw++;
         }
 }
 
 static int on_sample(sd_event_source *s, uint64_t usec, void *ud)
 {
         struct engine *e = ud;
+        struct tick tick = {0};
         for (size_t i = 0; i < e->n_tasks; i++)
-                sample_task(e, e->tasks[i], e->stats_ncpus);
+                sample_task(e, e->tasks[i], &tick);
         if (sd_event_source_set_time_relative(s, sample_interval(e)) < 0 ||
             sd_event_source_set_enabled(s, SD_EVENT_ONESHOT) < 0)
                 log_error("Metrics: cannot schedule the next sample");
@@ -140,12 +199,12 @@ int engine_metrics_foreach(struct engine *e, engine_metrics_fn fn, void *userdat
 
         for (size_t i = 0; i < e->n_tasks; i++) {
                 struct engine_task *et = e->tasks[i];
-                for (size_t j = 0; et->rings && j < et->n_rings; j++) {
+                for (size_t j = 0; et->stats && j < et->n_stats; j++) {
                         struct metrics_window w;
-                        if (!et->rings[j])
+                        if (!et->stats[j])
                                 continue;
                         tracked++;
-                        if (metrics_window_compute(et->rings[j], &w) < 0)
+                        if (metrics_window_compute(&et->stats[j]->ring, &w) < 0)
                                 continue; /* fewer than 2 samples, or nothing new */
                         if ((r = fn(et->task, &et->task->containers[j], &w, userdata)) < 0)
                                 return r;
@@ -160,8 +219,37 @@ void engine_metrics_mark_sent(struct engine *e)
 {
         for (size_t i = 0; i < e->n_tasks; i++) {
                 struct engine_task *et = e->tasks[i];
-                for (size_t j = 0; et->rings && j < et->n_rings; j++)
-                        if (et->rings[j])
-                                metrics_ring_mark_sent(et->rings[j]);
+                for (size_t j = 0; et->stats && j < et->n_stats; j++)
+                        if (et->stats[j])
+                                metrics_ring_mark_sent(&et->stats[j]->ring);
         }
+}
+
+int engine_container_stats(struct engine *e, const struct ecs_task *t,
+                           const struct ecs_container *c, struct engine_container_stats *ret)
+{
+        if (!e->stats_timer || !t || !c || c < t->containers ||
+            c >= t->containers + t->n_containers)
+                return -ENOENT;
+        struct engine_task *et = engine_find_task(e, t->arn);
+        size_t i = (size_t)(c - t->containers);
+        struct container_stats *cs =
+            et && et->task == t && et->stats && i < et->n_stats ? et->stats[i] : NULL;
+
+        *ret = (struct engine_container_stats){0};
+        if (!cs)
+                return c->known_status == CONTAINER_STATUS_RUNNING &&
+                               t->known_status < TASK_STATUS_STOPPED
+                           ? 0
+                           : -ENOENT;
+        ret->cur = &cs->raw[cs->last];
+        if (cs->n_raw == 2)
+                ret->prev = &cs->raw[(cs->last + 1) % 2];
+        const struct metrics_sample *s = metrics_ring_last(&cs->ring);
+        if (s && s->has_net && ret->prev && ret->prev->has_net && !isnan(s->rx_bytes_per_sec)) {
+                ret->has_rate = true;
+                ret->rx_bytes_per_sec = s->rx_bytes_per_sec;
+                ret->tx_bytes_per_sec = s->tx_bytes_per_sec;
+        }
+        return 0;
 }

@@ -85,6 +85,12 @@ void endpoints_audit(struct endpoints *ep, const struct httpd_request *req, int 
 bool endpoints_metadata_route(struct endpoints *ep, const struct httpd_request *req,
                               struct httpd_response *resp);
 
+/* stats.c: container c's stats in Docker's shape, with network_rate_stats when rate (v4).
+ * -ENOENT when the collector does not sample it (not running, metrics off); 0 with *ret
+ * NULL when it is running but not sampled yet. */
+int endpoints_container_stats(struct endpoints *ep, const struct ecs_task *t,
+                              const struct ecs_container *c, bool rate, json_object **ret);
+
 /* protection.c: /api/<endpointId>/task-protection/v1/state; true when the path is that. */
 bool endpoints_protection_route(struct endpoints *ep, const struct httpd_request *req,
                                 struct httpd_response *resp);

@@ -1,7 +1,7 @@
 /* Task metadata v2, v3 and v4 (§7.4-§7.6): the task and container responses, found by the
  * caller's address (v2) or by the endpoint ID in the path that each container has in
  * ECS_CONTAINER_METADATA_URI[_V4] (v3, v4). Statuses are the agent's own names here, not the
- * backend's. Stats routes come with telemetry. */
+ * backend's. The stats routes answer from the collector's samples (stats.c). */
 #include "ecs/awsjson.h"
 #include "ecs/config.h"
 #include "ecs/engine.h"
@@ -598,6 +598,103 @@ static void answer_container(struct endpoints *ep, struct httpd_response *resp,
         container_done(&v);
 }
 
+/* ---- stats (§7.5, §7.6) ---- */
+
+static void answer_json(struct httpd_response *resp, json_object *o)
+{
+        resp->body = o ? json_dump(o) : strdup("null");
+        resp->status = resp->body ? 200 : 500;
+}
+
+/* One container: v2 and v3 answer null before the first sample, v4 {}. */
+static void answer_container_stats(struct endpoints *ep, struct httpd_response *resp,
+                                   const struct ecs_task *t, const struct ecs_container *c,
+                                   int version)
+{
+        _cleanup_json_ json_object *o = NULL;
+        int r = endpoints_container_stats(ep, t, c, version == 4, &o);
+
+        if (r == -ENOENT)
+                return answer_string(resp, version == 4 ? 500 : 400,
+                                     "Unable to get container stats for: %s",
+                                     strempty(c->docker_id));
+        if (r < 0)
+                return answer_string(resp, 500, "%s", "failed to get stats");
+        if (!o && version == 4 && !(o = json_object_new_object()))
+                return answer_string(resp, 500, "%s", "failed to get stats");
+        answer_json(resp, o);
+}
+
+/* The task's containers by Docker ID, each with its stats, or null (v2, v3) or {} (v4)
+ * when it has none. */
+static void answer_task_stats(struct endpoints *ep, struct httpd_response *resp,
+                              const struct ecs_task *t, int version)
+{
+        _cleanup_json_ json_object *map = json_object_new_object();
+
+        for (size_t i = 0; map && i < t->n_containers; i++) {
+                const struct ecs_container *c = &t->containers[i];
+                json_object *o = NULL;
+                if (isempty(c->docker_id))
+                        continue;
+                int r = endpoints_container_stats(ep, t, c, version == 4, &o);
+                if ((r == -ENOMEM) || (!o && version == 4 && !(o = json_object_new_object())) ||
+                    json_object_object_add(map, c->docker_id, o) < 0) {
+                        json_object_put(o);
+                        return answer_string(resp, 500, "%s", "failed to get stats");
+                }
+        }
+        if (!map)
+                return answer_string(resp, 500, "%s", "failed to get stats");
+        answer_json(resp, map);
+}
+
+/* /v2/stats[/] and /v2/stats/<dockerId>: the caller's task by its address. */
+static void stats_v2(struct endpoints *ep, const struct httpd_request *req,
+                     struct httpd_response *resp, const char *rest)
+{
+        struct lookup l = {.ip = req->peer_ip};
+
+        engine_foreach_task(ep->p.engine, by_address, &l);
+        if (!l.task)
+                return answer_string(resp, 400,
+                                     "Unable to get task arn from request: unable to associate "
+                                     "'%s' with task",
+                                     req->peer_ip);
+        if (streq(rest, "") || streq(rest, "/"))
+                return answer_task_stats(ep, resp, l.task, 2);
+        const char *id = rest + 1;
+        for (size_t i = 0; i < l.task->n_containers; i++)
+                if (streq_ptr(l.task->containers[i].docker_id, id))
+                        return answer_container_stats(ep, resp, l.task, &l.task->containers[i], 2);
+        answer_string(resp, 400, "Unable to get container stats for: %s", id);
+}
+
+/* /v3|v4/<endpoint id>/stats and /task/stats. */
+static void stats_v34(struct endpoints *ep, struct httpd_response *resp, int version,
+                      const char *id, bool task)
+{
+        struct lookup l = {.endpoint_id = id};
+        engine_foreach_task(ep->p.engine, by_endpoint_id, &l);
+        if (!l.task) {
+                char what[64];
+                snprintf(what, sizeof(what), "V%d %s stats handler", version,
+                         task ? "task" : "container");
+                _cleanup_free_ char *fmt = NULL;
+                if (asprintf(&fmt,
+                             "%s: unable to get task arn from request: unable to get task Arn "
+                             "from v3 endpoint ID: %%s",
+                             what) < 0)
+                        return answer_string(resp, 500, "%s", "failed to get stats");
+                /* §7.6: v4 says 404 for an unknown endpoint ID, v3 400. */
+                return answer_string(resp, version == 4 ? 404 : 400, fmt, id);
+        }
+        if (task)
+                answer_task_stats(ep, resp, l.task, version);
+        else
+                answer_container_stats(ep, resp, l.task, l.container, version);
+}
+
 /* /v2/metadata[WithTags][/] and /v2/metadata/<dockerId>: the caller's task by its address. */
 static void metadata_v2(struct endpoints *ep, const struct httpd_request *req,
                         struct httpd_response *resp, const char *rest)
@@ -630,6 +727,10 @@ bool endpoints_metadata_route(struct endpoints *ep, const struct httpd_request *
         const char *p = req->path;
         int version;
 
+        if (streq(p, "/v2/stats") || startswith(p, "/v2/stats/")) {
+                stats_v2(ep, req, resp, p + strlen("/v2/stats"));
+                return true;
+        }
         if (startswith(p, "/v2/metadata")) {
                 metadata_v2(ep, req, resp, p + strlen("/v2/metadata"));
                 return true;
@@ -648,8 +749,12 @@ bool endpoints_metadata_route(struct endpoints *ep, const struct httpd_request *
                 return false;
         memcpy(id, id_start, id_len);
         id[id_len] = 0;
+        if (streq(rest, "/stats") || streq(rest, "/task/stats")) {
+                stats_v34(ep, resp, version, id, streq(rest, "/task/stats"));
+                return true;
+        }
         if (!streq(rest, "") && !streq(rest, "/task") && !streq(rest, "/taskWithTags"))
-                return false; /* stats, associations: not served yet */
+                return false; /* associations: not served */
 
         struct lookup l = {.endpoint_id = id};
         engine_foreach_task(ep->p.engine, by_endpoint_id, &l);

@@ -104,6 +104,12 @@ int cgroup_task_read_stats(const struct cgroup_manager *m, const char *task_id,
 
 /* One container's counters, read from its own cgroup below the task's (runc puts it at
  * <task cgroup>/<docker id>), in the units of Docker's stats JSON. Collected for metrics. */
+#define CGROUP_IO_DEVICES_MAX 8
+struct cgroup_io_device {
+        uint32_t major, minor;
+        uint64_t read_bytes, write_bytes, read_ops, write_ops;
+};
+
 struct cgroup_container_sample {
         uint64_t cpu_total_ns;               /* v1 cpuacct.usage, v2 usage_usec × 1000 */
         uint64_t cpu_user_ns, cpu_kernel_ns; /* v1 cpuacct.stat × (1e9 / USER_HZ), v2 × 1000 */
@@ -117,6 +123,8 @@ struct cgroup_container_sample {
         uint64_t io_read_bytes, io_write_bytes, io_read_ops, io_write_ops;
         uint64_t pids_current;
         bool has_io, has_pids;
+        struct cgroup_io_device io_dev[CGROUP_IO_DEVICES_MAX]; /* the first ones, by device */
+        unsigned n_io_dev;
 };
 
 /* -ENOENT when the container has no cgroup (not started, or gone). Block I/O and pids are
@@ -157,6 +165,11 @@ int cgroup_stats_parse_v2(const char *cpu_stat, const char *memory_current,
 /* v1 blkio.throttle.io_service_bytes_recursive / io_serviced_recursive ("8:0 Read 4096"
  * lines; the Total line skipped): the Read and Write sums over devices. */
 int cgroup_parse_blkio_v1(const char *text, uint64_t *ret_read, uint64_t *ret_write);
+/* The same files device by device, added to devs[0..*n) (a device not there yet is
+ * appended while there is room). v1: called for io_service_bytes_recursive (ops false) and
+ * io_serviced_recursive (ops true); v2: io.stat (ops ignored). */
+int cgroup_parse_io_devices(const char *text, bool v2, bool ops, struct cgroup_io_device *devs,
+                            size_t max, unsigned *n);
 /* v2 io.stat ("8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0" lines), summed. */
 int cgroup_parse_io_stat(const char *text, uint64_t *rbytes, uint64_t *wbytes, uint64_t *rios,
                          uint64_t *wios);

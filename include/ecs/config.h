@@ -79,8 +79,9 @@
  * ECS_IMAGE_CLEANUP_INTERVAL                   D  30m (< 10m: 30m)                engine/
  * ECS_IMAGE_MINIMUM_CLEANUP_AGE                D  1h                              engine/
  * ECS_NUM_IMAGES_DELETE_PER_CYCLE              I  5 (0: 5)                        engine/
- * ECS_DISABLE_METRICS                          B  false                           parsed only
- * ECS_POLL_METRICS                             B  false                           parsed only (4)
+ * ECS_DISABLE_METRICS                          B  false                           engine/, ecs/
+ * ECS_POLL_METRICS                             B  false                           engine/ (4)
+ * ECS_POLLING_METRICS_WAIT_DURATION            D  10s (clamped to 5s..20s)        engine/
  * ECS_ENABLE_PROMETHEUS_METRICS                B  false (true: reserves 51680)    ports only
  * ECS_ENABLE_CONTAINER_METADATA                B  false                           engine/
  * ECS_TASK_METADATA_RPS_LIMIT                  S  40,60 (a 0 rate: 40,60)         http/
@@ -99,7 +100,8 @@
  *     the file, so a key id and a secret from different places are never paired.
  * (3) "[]" means the default list, as in the official agent (its merge treats an empty list
  *     as unset). Durations: "0" means the default for the same reason.
- * (4) We always read cgroup counters; there is no Docker stats stream to poll.
+ * (4) We always read cgroup counters; there is no Docker stats stream to poll. With it the
+ *     counters are read every ECS_POLLING_METRICS_WAIT_DURATION instead of every second.
  * (5) There is no self-update mechanism; nothing acts on it.
  *
  * (*) differs from the containerised official agent, whose paths are inside its container:
@@ -249,6 +251,7 @@ struct ecs_config {
         /* Metrics and endpoints. */
         bool metrics_disabled;
         bool poll_metrics;
+        uint64_t polling_metrics_wait_usec;
         bool prometheus_metrics;
         bool container_metadata;
         uint32_t task_metadata_rps_steady;

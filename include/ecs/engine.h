@@ -85,6 +85,18 @@ int engine_metrics_foreach(struct engine *e, engine_metrics_fn fn, void *userdat
 /* The samples collected so far were published (or the publish failed: they are not sent
  * twice, as the official agent does). */
 void engine_metrics_mark_sent(struct engine *e);
+/* The stats endpoints' view of a container (§7.5): its last two full samples (prev NULL
+ * before the second), and the receive and send rates between them (has_rate false before).
+ * -ENOENT when the container is not sampled: not running, or metrics are off. 0 with cur
+ * NULL: running, not sampled yet. The pointers live until the next turn of the loop. */
+struct metrics_raw;
+struct engine_container_stats {
+        const struct metrics_raw *cur, *prev;
+        bool has_rate;
+        double rx_bytes_per_sec, tx_bytes_per_sec;
+};
+int engine_container_stats(struct engine *e, const struct ecs_task *t,
+                           const struct ecs_container *c, struct engine_container_stats *ret);
 /* Stops a task (desired STOPPED), as StopTask / a manifest does. -ENOENT if unknown. */
 int engine_stop_task(struct engine *e, const char *arn);
 /* The reporter calls this after ECS accepted a change (sent_status updated), so that

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ecs/cgroup.h"
+
 /* 20 s of samples at 1 Hz plus slack; a publish consumes them. */
 #define METRICS_RING_SIZE 24
 
@@ -17,6 +19,33 @@ struct metrics_net {
 /* /proc/<pid>/net/dev of a container's namespace: the counters of every interface but lo,
  * summed. -EINVAL when the text is not that file's format. */
 int metrics_parse_net_dev(const char *text, struct metrics_net *ret);
+
+/* The same, interface by interface (lo left out): the first max interfaces in ifs, their
+ * count in *ret_n; ret_sum (optional) gets the sum over all of them. */
+#define METRICS_IFACES_MAX 4
+struct metrics_iface {
+        char name[16];
+        struct metrics_net net;
+};
+int metrics_parse_net_dev_ifaces(const char *text, struct metrics_iface *ifs, size_t max,
+                                 size_t *ret_n, struct metrics_net *ret_sum);
+
+/* The first line of /proc/stat as Docker's system_cpu_usage: user..softirq in ns.
+ * -EINVAL when it is not there. */
+int metrics_parse_proc_stat(const char *text, uint64_t *ret_ns);
+
+/* One full sample of a container, kept for the stats endpoints (§7.5): the cgroup's
+ * counters with the host's CPU time and the namespace's interfaces at the same instant. */
+struct metrics_raw {
+        uint64_t time_usec;     /* realtime */
+        uint64_t system_cpu_ns; /* 0 when /proc/stat could not be read */
+        unsigned online_cpus;
+        int cgroup_version;
+        struct cgroup_container_sample cg;
+        struct metrics_iface ifs[METRICS_IFACES_MAX];
+        unsigned n_ifs;
+        bool has_net;
+};
 
 /* What the collector read for one container at one time. */
 struct metrics_input {
@@ -35,7 +64,7 @@ struct metrics_sample {
         uint32_t memory_mib;      /* truncated to whole MiB */
         uint64_t io_read_bytes, io_write_bytes;
         struct metrics_net net;
-        float rx_bytes_per_sec, tx_bytes_per_sec;
+        float rx_bytes_per_sec, tx_bytes_per_sec; /* NaN for the first sample */
         bool has_net, sent;
 };
 

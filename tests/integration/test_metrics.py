@@ -130,3 +130,171 @@ def test_idle_frame_and_disabled(cp, cluster, make_agent):
         "PublishInstanceStatusRequest", 0) >= 2, timeout=60, what="two publish rounds")
     assert len(metric_frames(cp, inst2)) == before
     assert off.alive()
+
+
+def cgroup_file(task_arn, cid, controller, name):
+    """A file of the container's own cgroup (v1, cgroupfs driver: <task cgroup>/<id>)."""
+    task_id = task_arn.rsplit("/", 1)[1]
+    with open(f"/sys/fs/cgroup/{controller}/ecs/{task_id}/{cid}/{name}") as f:
+        return f.read()
+
+
+def cgroup_cpu_percent(task_arn, cid, seconds=3.0):
+    """The container's CPU over a few seconds from cpuacct.usage, in docker stats' unit
+    (100 = one CPU)."""
+    t0, u0 = time.monotonic(), int(cgroup_file(task_arn, cid, "cpuacct", "cpuacct.usage"))
+    time.sleep(seconds)
+    t1, u1 = time.monotonic(), int(cgroup_file(task_arn, cid, "cpuacct", "cpuacct.usage"))
+    return 100.0 * (u1 - u0) / ((t1 - t0) * 1e9)
+
+
+def endpoint_cpu_percent(s):
+    """docker stats' formula over a stats body's two samples."""
+    d_cpu = s["cpu_stats"]["cpu_usage"]["total_usage"] - s["precpu_stats"]["cpu_usage"][
+        "total_usage"]
+    d_sys = s["cpu_stats"]["system_cpu_usage"] - s["precpu_stats"]["system_cpu_usage"]
+    return 100.0 * d_cpu / d_sys * s["cpu_stats"]["online_cpus"]
+
+
+def docker_net_io(cid):
+    """docker stats' NetIO "1.5MB / 2.3MB" (decimal units) as bytes (rx, tx)."""
+    out = harness.docker("stats", "--no-stream", "--format", "{{.NetIO}}", cid).strip()
+    scale = {"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}
+    vals = []
+    for part in out.split("/"):
+        m = re.fullmatch(r"\s*([0-9.]+)\s*([kMG]?B)\s*", part)
+        assert m, out
+        vals.append(float(m.group(1)) * scale[m.group(2)])
+    return vals
+
+
+def test_stats_endpoints(cp, cluster, make_agent):
+    from test_credentials import container_env
+    from test_metadata import get
+    from test_endpoints import fetch
+    from test_credentials import answer
+
+    # Half a CPU for the task; the burner holds 64 MiB and spins; the sink is pinged.
+    cp.register("statsy", [
+        {"name": "burner", "image": harness.BUSYBOX, "essential": True, "memory": 256,
+         "command": ["sh", "-c", "x=$(head -c 67108864 /dev/zero | tr '\\0' a);"
+                     " while :; do :; done"]},
+        {"name": "sink", "image": harness.BUSYBOX, "essential": False, "memory": 32,
+         "command": ["sleep", "600"]}],
+        cpu="512")
+    agent = make_agent({"ECS_IMAGE_PULL_BEHAVIOR": "once"})
+    registered(cp, cluster, agent)
+    inst = instance_arn(cp, cluster)
+    arn = cp.run_task(cluster, "statsy")[0]
+    task = cp.wait_task(cluster, arn, "RUNNING", timeout=60)
+    by_name = {c["name"]: c["runtimeId"] for c in task["containers"]}
+    cid, sink = by_name["burner"], by_name["sink"]
+    info, sink_info = harness.docker_inspect(cid), harness.docker_inspect(sink)
+    v4 = container_env(cid)["ECS_CONTAINER_METADATA_URI_V4"]
+    v3 = container_env(cid)["ECS_CONTAINER_METADATA_URI"]
+
+    # Let the shell fill its 64 MiB and the first samples come in.
+    def settled():
+        status, s = get(cid, v4 + "/stats")
+        return s if status == 200 and s and s["memory_stats"]["usage"] >= 64 << 20 and \
+            "network_rate_stats" in s else None
+    s = harness.wait_for(settled, timeout=60, what="stats with 64 MiB held")
+
+    # Docker's shape, this container's identity.
+    for k in ("read", "preread", "cpu_stats", "precpu_stats", "memory_stats", "blkio_stats",
+              "networks", "pids_stats", "num_procs", "name", "id", "network_rate_stats"):
+        assert k in s, (k, sorted(s))
+    assert s["id"] == info["Id"] and s["name"] == info["Name"]
+    assert s["read"].endswith("Z") and s["preread"] < s["read"]
+    assert s["pids_stats"]["current"] >= 1
+    assert set(s["blkio_stats"]) >= {"io_service_bytes_recursive", "io_serviced_recursive"}
+    assert s["cpu_stats"]["online_cpus"] == os.cpu_count()
+    assert set(s["cpu_stats"]["throttling_data"]) == {"periods", "throttled_periods",
+                                                     "throttled_time"}
+
+    # CPU: docker stats' formula over the body agrees with the cgroup's own counter and with
+    # docker stats, all in one-CPU = 100 units (so about 50 here).
+    cg = cgroup_cpu_percent(arn, cid)
+    samples = []
+    for _ in range(3):
+        status, body = get(cid, v4 + "/stats")
+        assert status == 200
+        samples.append(endpoint_cpu_percent(body))
+        time.sleep(1.1)
+    ep = sum(samples) / len(samples)
+    docker = docker_cpu_percent(cid)
+    print(f"endpoint cpu {ep:.2f} (samples {samples}), cgroup {cg:.2f}, docker {docker:.2f}")
+    assert abs(ep - cg) <= 0.05 * cg + 1.0, (ep, cg)
+    assert abs(ep - docker) <= 0.05 * docker + 1.0, (ep, docker)
+    assert abs(ep - 50.0) <= 5.0, ep
+
+    # Memory: the body's usage against the cgroup's file and Docker's figure.
+    status, body = get(cid, v4 + "/stats")
+    usage = body["memory_stats"]["usage"]
+    cg_usage = int(cgroup_file(arn, cid, "memory", "memory.usage_in_bytes"))
+    assert abs(usage - cg_usage) <= 0.05 * cg_usage, (usage, cg_usage)
+    used = usage - body["memory_stats"]["stats"]["total_inactive_file"]  # docker stats' rule
+    stats = json.loads(harness.docker("stats", "--no-stream", "--format", "{{json .}}", cid))
+    docker_mib = size_mib(stats["MemUsage"].split("/")[0])
+    assert abs(used / 1048576 - docker_mib) <= 0.05 * docker_mib, (used, docker_mib)
+    assert body["memory_stats"]["limit"] == 256 << 20
+    assert body["memory_stats"]["max_usage"] >= usage
+
+    # Network: 4 MB of pings over the burner's interface to the sink show as transmitted
+    # bytes.
+    before = body["networks"]["eth0"]["tx_bytes"]
+    sink_ip = sink_info["NetworkSettings"]["IPAddress"]
+    harness.docker("exec", cid, "ping", "-q", "-c", "80", "-i", "0.01", "-s", "50000", sink_ip)
+
+    def sent():
+        status, b = get(cid, v4 + "/stats")
+        return b if status == 200 and b["networks"]["eth0"]["tx_bytes"] - before >= 4e6 else None
+    b = harness.wait_for(sent, timeout=15, what="the sent bytes in the stats")
+    _, docker_tx = docker_net_io(cid)
+    tx = b["networks"]["eth0"]["tx_bytes"]
+    print(f"tx bytes endpoint {tx}, docker {docker_tx:.0f}")
+    assert abs(tx - docker_tx) <= 0.05 * docker_tx, (tx, docker_tx)
+    assert set(b["network_rate_stats"]) == {"rx_bytes_per_sec", "tx_bytes_per_sec"}
+
+    def published():
+        for f in metric_frames(cp, inst):
+            for t in f.get("taskMetrics", []):
+                for c in t["containerMetrics"] if t["taskArn"] == arn else []:
+                    if c["containerName"] == "burner" and \
+                            c["networkStatsSet"]["txBytes"]["max"] >= tx:
+                        return c
+        return None
+    c = harness.wait_for(published, timeout=45, what="the sent bytes in networkStatsSet")
+    assert c["networkStatsSet"]["txBytes"]["max"] >= before + 4e6
+
+    # The task's map, v4 and v3; the v3 body has no rate; v2 by the caller's address.
+    status, m = get(cid, v4 + "/task/stats")
+    assert status == 200 and set(m) == {cid, sink}, m
+    assert m[sink]["id"] == sink and "network_rate_stats" in m[sink]
+    status, one = get(cid, v3 + "/stats")
+    assert status == 200 and one["id"] == cid and "network_rate_stats" not in one
+    status, m3 = get(cid, v3 + "/task/stats")
+    assert status == 200 and set(m3) == {cid, sink}
+    status, m2 = answer(fetch(cid, "169.254.170.2", "/v2/stats"))
+    assert status == 200 and set(m2) == {cid, sink}
+    status, one2 = answer(fetch(cid, "169.254.170.2", f"/v2/stats/{sink}"))
+    assert status == 200 and one2["id"] == sink
+
+    # The official errors for what is not there.
+    base = v4.rsplit("/", 1)[0]
+    status, err = get(cid, base + "/bogus/stats")
+    assert status == 404 and err == ("V4 container stats handler: unable to get task arn from "
+                                     "request: unable to get task Arn from v3 endpoint ID: bogus")
+    status, err = get(cid, v3.rsplit("/", 1)[0] + "/bogus/task/stats")
+    assert status == 400 and err.startswith("V3 task stats handler: unable to get task arn"), err
+    status, err = answer(fetch(cid, "169.254.170.2", "/v2/stats/" + "0" * 64))
+    assert status == 400 and err == "Unable to get container stats for: " + "0" * 64
+
+    # A stopped container has no stats: nothing stale is served.
+    harness.docker("kill", sink)  # (not essential: the task keeps running)
+
+    def sink_gone():
+        status, m = get(cid, v4 + "/task/stats")
+        return m if status == 200 and m.get(sink) == {} else None
+    harness.wait_for(sink_gone, timeout=30, what="the stopped container without stats")
+    assert agent.alive()

@@ -755,6 +755,40 @@ static void test_container_parsers(void **state)
         assert_int_equal(r + w + a + b, 0);
         assert_int_equal(cgroup_parse_io_stat("8:0 rbytes=1x\n", &r, &w, &a, &b), -EINVAL);
         assert_int_equal(cgroup_parse_io_stat("nodev rbytes=1\n", &r, &w, &a, &b), -EINVAL);
+
+        /* Device by device, for the stats endpoints' blkio_stats. */
+        struct cgroup_io_device d[2];
+        unsigned n = 0;
+        assert_int_equal(cgroup_parse_io_devices("8:0 Read 4096\n8:0 Write 512\n8:0 Sync 1\n"
+                                                 "8:16 Read 100\n8:32 Read 7\nTotal 4708\n",
+                                                 false, false, d, 2, &n),
+                         0);
+        assert_int_equal(n, 2); /* 8:32 does not fit */
+        assert_int_equal(d[0].major, 8);
+        assert_int_equal(d[0].minor, 0);
+        assert_int_equal(d[0].read_bytes, 4096);
+        assert_int_equal(d[0].write_bytes, 512);
+        assert_int_equal(d[1].minor, 16);
+        assert_int_equal(d[1].read_bytes, 100);
+        assert_int_equal(
+            cgroup_parse_io_devices("8:16 Read 3\n8:16 Write 4\n", false, true, d, 2, &n), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(d[1].read_ops, 3);
+        assert_int_equal(d[1].write_ops, 4);
+        assert_int_equal(d[1].read_bytes, 100); /* the bytes stay */
+        assert_int_equal(cgroup_parse_io_devices("8:0 Read -1\n", false, false, d, 2, &n), -EINVAL);
+        assert_int_equal(cgroup_parse_io_devices("sda Read 1\n", false, false, d, 2, &n), -EINVAL);
+        n = 0;
+        assert_int_equal(
+            cgroup_parse_io_devices("259:1 rbytes=10 wbytes=20 rios=1 wios=2 dbytes=9\n", true,
+                                    false, d, 2, &n),
+            0);
+        assert_int_equal(n, 1);
+        assert_int_equal(d[0].major, 259);
+        assert_int_equal(d[0].read_bytes + d[0].write_bytes, 30);
+        assert_int_equal(d[0].read_ops + d[0].write_ops, 3);
+        assert_int_equal(cgroup_parse_io_devices("8:0 rbytes=1x\n", true, false, d, 2, &n),
+                         -EINVAL);
 }
 
 static void test_container_sample(void **state)

@@ -151,9 +151,41 @@ static void test_net_dev(void **state)
                 buf[len] = 0;
                 assert_int_equal(metrics_parse_net_dev(buf, &n), 0);
         }
+        /* Interface by interface, lo left out, for the stats endpoints' networks. */
+        struct metrics_iface ifs[1];
+        size_t k;
+        assert_int_equal(metrics_parse_net_dev_ifaces(text, ifs, 1, &k, &n), 0);
+        assert_int_equal(k, 1);
+        assert_string_equal(ifs[0].name, "eth0");
+        assert_int_equal(ifs[0].net.tx_bytes, 3000);
+        assert_int_equal(ifs[0].net.rx_dropped, 2);
+        assert_int_equal(n.tx_bytes, 4000); /* the sum still counts eth1 */
         assert_int_equal(metrics_parse_net_dev("", &n), -EINVAL);
         assert_int_equal(metrics_parse_net_dev("a\nb\n  eth0: 1 2 3\n", &n), -EINVAL);
         assert_int_equal(metrics_parse_net_dev("a\nb\nno colon here\n", &n), -EINVAL);
+}
+
+static void test_proc_stat(void **state)
+{
+        (void)state;
+        uint64_t ns;
+        /* user nice system idle iowait irq softirq count; steal and the guests do not. */
+        assert_int_equal(metrics_parse_proc_stat("cpu  100 2 30 400 5 6 7 800 0 0\ncpu0 1 2 3 "
+                                                 "4 5 6 7 8 0 0\n",
+                                                 &ns),
+                         0);
+        assert_int_equal(ns, 550ULL * 10000000ULL);
+        char buf[4096];
+        FILE *f = fopen("/proc/stat", "re");
+        assert_non_null(f);
+        size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[len] = 0;
+        assert_int_equal(metrics_parse_proc_stat(buf, &ns), 0);
+        assert_true(ns > 0);
+        assert_int_equal(metrics_parse_proc_stat("cpu0 1 2 3 4 5 6 7\n", &ns), -EINVAL);
+        assert_int_equal(metrics_parse_proc_stat("cpu 1 2 3\n", &ns), -EINVAL);
+        assert_int_equal(metrics_parse_proc_stat("", &ns), -EINVAL);
 }
 
 int main(void)
@@ -163,6 +195,7 @@ int main(void)
             cmocka_unit_test(test_counter_reset_and_duplicates),
             cmocka_unit_test(test_ring_bounded),
             cmocka_unit_test(test_net_dev),
+            cmocka_unit_test(test_proc_stat),
         };
         return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
 }
