@@ -37,6 +37,7 @@ class ControlPlane:
         # wired by the server
         self.acs = None
         self.tcs = None
+        self.cloudwatch = None
         self.scheduler = None
         # runtime-only logs for the admin API
         self.api_log = collections.deque(maxlen=5000)

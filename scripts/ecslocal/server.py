@@ -7,7 +7,7 @@ import signal
 import sys
 import time
 
-from . import api_sts, config
+from . import api_cloudwatch, api_sts, config
 from . import tasks as tasklib
 from .acs import AcsHub
 from .admin import PREFIX, Admin
@@ -38,6 +38,7 @@ class App:
         self.cp.scheduler = Scheduler(self.cp)
         self.cp.acs = AcsHub(self.cp, self.verifier)
         self.cp.tcs = TcsHub(self.cp, self.verifier)
+        self.cp.cloudwatch = api_cloudwatch.CloudWatch(self.cp)
         self.ecs_ops = EcsOps(self.cp)
         self.api = Api(self.cp, self.verifier, {
             "ecs": self.ecs_ops, "ecr": EcrOps(self.cp), "ssm": SsmOps(self.cp),
@@ -55,6 +56,8 @@ class App:
     async def handle_http(self, req):
         if req.path == PREFIX or req.path.startswith(PREFIX + "/"):
             return await self.admin.handle(req)
+        if api_cloudwatch.is_cloudwatch(req):
+            return await api_cloudwatch.handle(self.cp, self.verifier, req)
         if api_sts.is_sts(req):
             return await api_sts.handle(self.cp, self.verifier, req)
         return await self.api.handle(req)

@@ -158,6 +158,11 @@ class TcsHub(WsHub):
         if msg_type == "PublishMetricsRequest":
             self.metrics.append({"time": time.time(), "instance": session.instance_arn,
                                  "message": msg})
+            if self.cp.cloudwatch:
+                try:
+                    self.cp.cloudwatch.record(session.instance_arn, msg)
+                except (TypeError, ValueError, KeyError, AttributeError) as e:
+                    log.warning("tcs: metrics from %s not usable: %s", session.instance_arn, e)
         self._apply(session.instance_arn, msg_type, msg)
         if not self.cp.faults.ignoring_acks("tcs"):
             await self._safe_send(session, ACKS[msg_type], {"message": ""})

@@ -298,3 +298,91 @@ def test_stats_endpoints(cp, cluster, make_agent):
         return m if status == 200 and m.get(sink) == {} else None
     harness.wait_for(sink_gone, timeout=30, what="the stopped container without stats")
     assert agent.alive()
+
+
+def test_cloudwatch_service_metrics(cp, cluster, make_agent):
+    # One service task spinning at its half-CPU quota: it uses all the CPU it reserved.
+    cp.register("cwsvc", [{"name": "burner", "image": harness.BUSYBOX, "essential": True,
+                           "command": ["sh", "-c", "x=$(head -c 25165824 /dev/zero | tr "
+                                       "'\\0' a); while :; do :; done"]}],
+                cpu="512", memory="256")
+    agent = make_agent({"ECS_IMAGE_PULL_BEHAVIOR": "once"})
+    registered(cp, cluster, agent)
+    inst = instance_arn(cp, cluster)
+    cp.aws("ecs", "create-service", "--cluster", cluster, "--service-name", "cwsvc",
+           "--task-definition", "cwsvc", "--desired-count", "1", "--launch-type", "EXTERNAL")
+    arn = harness.wait_for(lambda: next(iter(cp.aws("ecs", "list-tasks", "--cluster", cluster,
+                                                    "--service-name", "cwsvc")["taskArns"]),
+                                        None), timeout=60, what="the service's task")
+    task = cp.wait_task(cluster, arn, "RUNNING", timeout=60)
+    cid = task["containers"][0]["runtimeId"]
+    start = time.time() - 120
+
+    def published():
+        return any(t["taskArn"] == arn and t["containerMetrics"][0]["cpuStatsSet"][
+            "sampleCount"] >= 5 for f in metric_frames(cp, inst) for t in f.get("taskMetrics", []))
+    harness.wait_for(published, timeout=75, what="a metrics frame for the task")
+    cg = cgroup_cpu_percent(arn, cid)  # of one CPU: about 50
+
+    def stats(metric, *dims, stat="Average"):
+        args = ["cloudwatch", "get-metric-statistics", "--namespace", "AWS/ECS",
+                "--metric-name", metric, "--start-time", str(int(start)),
+                "--end-time", str(int(time.time() + 120)), "--period", "300",
+                "--statistics", stat, "--dimensions"]
+        args += [f"Name={n},Value={v}" for n, v in dims]
+        out = cp.aws(*args)
+        assert out["Label"] == metric
+        return [p[stat] for p in out["Datapoints"]]
+
+    svc = (("ClusterName", cluster), ("ServiceName", "cwsvc"))
+    cpu = stats("CPUUtilization", *svc)
+    assert len(cpu) >= 1, cpu
+    # Units used (the cgroup's share of one CPU x 1024) against the 512 reserved.
+    expect = cg / 100 * 1024 / 512 * 100
+    print(f"service CPUUtilization {cpu}, from the cgroup {expect:.1f}")
+    assert abs(cpu[-1] - expect) <= 0.10 * expect, (cpu, expect)
+    mem = stats("MemoryUtilization", *svc, stat="Maximum")
+    docker = json.loads(harness.docker("stats", "--no-stream", "--format", "{{json .}}", cid))
+    docker_pct = size_mib(docker["MemUsage"].split("/")[0]) / 256 * 100
+    print(f"service MemoryUtilization max {mem}, Docker's figure {docker_pct:.2f}")
+    assert mem[-1] >= 24 / 256 * 100 * 0.9 and abs(mem[-1] - docker_pct) <= 1.0, \
+        (mem, docker_pct)
+    # Cluster: what the one task reserves of what the instance registered.
+    regs = {r["name"]: r for r in cp.aws("ecs", "describe-container-instances", "--cluster",
+                                          cluster, "--container-instances", inst)[
+        "containerInstances"][0]["registeredResources"]}
+    res = stats("CPUReservation", ("ClusterName", cluster), stat="Maximum")
+    assert abs(res[-1] - 512 * 100 / regs["CPU"]["integerValue"]) < 0.01, (res, regs["CPU"])
+    res = stats("MemoryReservation", ("ClusterName", cluster), stat="Maximum")
+    assert abs(res[-1] - 256 * 100 / regs["MEMORY"]["integerValue"]) < 0.01, res
+    # (the maximum: frames from before the task ran count as idle in the average)
+    cluster_cpu = stats("CPUUtilization", ("ClusterName", cluster), stat="Maximum")
+    assert abs(cluster_cpu[-1] - cpu[-1] * 512 / regs["CPU"]["integerValue"]) <= \
+        0.15 * cluster_cpu[-1] + 0.5, (cluster_cpu, cpu)
+    # Only exact dimension sets match, as in CloudWatch.
+    assert stats("CPUUtilization", ("ServiceName", "cwsvc")) == []
+
+    listed = cp.aws("cloudwatch", "list-metrics", "--namespace", "AWS/ECS", "--dimensions",
+                    "Name=ServiceName,Value=cwsvc")["Metrics"]
+    assert {m["MetricName"] for m in listed} == {"CPUUtilization", "MemoryUtilization"}, listed
+    assert all({d["Name"] for d in m["Dimensions"]} == {"ClusterName", "ServiceName"}
+               for m in listed)
+
+    q = [{"Id": "cpu", "MetricStat": {"Metric": {"Namespace": "AWS/ECS",
+                                                 "MetricName": "CPUUtilization",
+                                                 "Dimensions": [{"Name": n, "Value": v}
+                                                                for n, v in svc]},
+                                      "Period": 300, "Stat": "Average"}}]
+    data = cp.aws("cloudwatch", "get-metric-data", "--start-time", str(int(start)),
+                  "--end-time", str(int(time.time() + 120)),
+                  "--metric-data-queries", json.dumps(q))["MetricDataResults"]
+    assert data[0]["Id"] == "cpu" and data[0]["StatusCode"] == "Complete"
+    assert data[0]["Values"] and abs(data[0]["Values"][0] - expect) <= 0.10 * expect, data
+
+    # A bad request is the caller's error; the control plane carries on.
+    p = cp.aws("cloudwatch", "get-metric-statistics", "--namespace", "AWS/ECS",
+               "--metric-name", "CPUUtilization", "--start-time", str(int(start)),
+               "--end-time", str(int(time.time())), "--period", "7", "--statistics",
+               "Average", check=False)
+    assert "InvalidParameterValue" in p.get("error", ""), p
+    assert agent.alive()

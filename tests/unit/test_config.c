@@ -470,6 +470,15 @@ static void test_clamps(void **state)
              offsetof(struct ecs_config, image_pull_inactivity_timeout_usec), MINUTE},
             {"ECS_MANIFEST_PULL_TIMEOUT=1s",
              offsetof(struct ecs_config, manifest_pull_timeout_usec), 30 * SEC},
+            {"ECS_POLLING_METRICS_WAIT_DURATION=1s",
+             offsetof(struct ecs_config, polling_metrics_wait_usec), 5 * SEC},
+            /* Above the maximum: lowered to it. */
+            {"ECS_POLLING_METRICS_WAIT_DURATION=1m",
+             offsetof(struct ecs_config, polling_metrics_wait_usec), 20 * SEC},
+            {"ECS_POLLING_METRICS_WAIT_DURATION=15s",
+             offsetof(struct ecs_config, polling_metrics_wait_usec), 15 * SEC},
+            {"ECS_POLL_METRICS=true", offsetof(struct ecs_config, polling_metrics_wait_usec),
+             10 * SEC},
             /* Below the minimum: reset to the default, as the official agent does. */
             {"ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION=500ms",
              offsetof(struct ecs_config, task_cleanup_wait_usec), 3 * HOUR},
