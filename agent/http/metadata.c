@@ -598,6 +598,22 @@ static void answer_container(struct endpoints *ep, struct httpd_response *resp,
         container_done(&v);
 }
 
+/* v2: the caller's task by its address; NULL (the answer set) when it has none. */
+static const struct ecs_task *caller_by_address(struct endpoints *ep,
+                                                const struct httpd_request *req,
+                                                struct httpd_response *resp)
+{
+        struct lookup l = {.ip = req->peer_ip};
+
+        engine_foreach_task(ep->p.engine, by_address, &l);
+        if (!l.task)
+                answer_string(resp, 400,
+                              "Unable to get task arn from request: unable to associate '%s' "
+                              "with task",
+                              req->peer_ip);
+        return l.task;
+}
+
 /* ---- stats (§7.5, §7.6) ---- */
 
 static void answer_json(struct httpd_response *resp, json_object *o)
@@ -653,20 +669,16 @@ static void answer_task_stats(struct endpoints *ep, struct httpd_response *resp,
 static void stats_v2(struct endpoints *ep, const struct httpd_request *req,
                      struct httpd_response *resp, const char *rest)
 {
-        struct lookup l = {.ip = req->peer_ip};
+        const struct ecs_task *t = caller_by_address(ep, req, resp);
 
-        engine_foreach_task(ep->p.engine, by_address, &l);
-        if (!l.task)
-                return answer_string(resp, 400,
-                                     "Unable to get task arn from request: unable to associate "
-                                     "'%s' with task",
-                                     req->peer_ip);
+        if (!t)
+                return;
         if (streq(rest, "") || streq(rest, "/"))
-                return answer_task_stats(ep, resp, l.task, 2);
+                return answer_task_stats(ep, resp, t, 2);
         const char *id = rest + 1;
-        for (size_t i = 0; i < l.task->n_containers; i++)
-                if (streq_ptr(l.task->containers[i].docker_id, id))
-                        return answer_container_stats(ep, resp, l.task, &l.task->containers[i], 2);
+        for (size_t i = 0; i < t->n_containers; i++)
+                if (streq_ptr(t->containers[i].docker_id, id))
+                        return answer_container_stats(ep, resp, t, &t->containers[i], 2);
         answer_string(resp, 400, "Unable to get container stats for: %s", id);
 }
 
@@ -699,24 +711,20 @@ static void stats_v34(struct endpoints *ep, struct httpd_response *resp, int ver
 static void metadata_v2(struct endpoints *ep, const struct httpd_request *req,
                         struct httpd_response *resp, const char *rest)
 {
-        struct lookup l = {.ip = req->peer_ip};
+        const struct ecs_task *t = caller_by_address(ep, req, resp);
         bool tags = startswith(rest, "WithTags");
 
-        engine_foreach_task(ep->p.engine, by_address, &l);
-        if (!l.task)
-                return answer_string(resp, 400,
-                                     "Unable to get task arn from request: unable to associate "
-                                     "'%s' with task",
-                                     req->peer_ip);
+        if (!t)
+                return;
         rest += tags ? strlen("WithTags") : 0;
         if (streq(rest, "") || streq(rest, "/"))
-                return answer_task(ep, resp, l.task, 2, tags);
+                return answer_task(ep, resp, t, 2, tags);
         if (tags || rest[0] != '/')
                 return answer_string(resp, 404, "%s", "Not found");
         const char *id = rest + 1;
-        for (size_t i = 0; i < l.task->n_containers; i++)
-                if (streq_ptr(l.task->containers[i].docker_id, id))
-                        return answer_container(ep, resp, l.task, &l.task->containers[i], 2);
+        for (size_t i = 0; i < t->n_containers; i++)
+                if (streq_ptr(t->containers[i].docker_id, id))
+                        return answer_container(ep, resp, t, &t->containers[i], 2);
         answer_string(resp, 400,
                       "Unable to get container metadata: container '%s' is not in the task", id);
 }

@@ -118,6 +118,16 @@ static void test_ring_bounded(void **state)
         assert_int_equal(metrics_ring_last(&r)->time_usec, 3 * METRICS_RING_SIZE * SEC);
 }
 
+/* The start of a file the kernel makes, NUL-terminated. */
+static void read_proc_file(const char *path, char *buf, size_t size)
+{
+        FILE *f = fopen(path, "re");
+        assert_non_null(f);
+        size_t len = fread(buf, 1, size - 1, f);
+        fclose(f);
+        buf[len] = 0;
+}
+
 static void test_net_dev(void **state)
 {
         (void)state;
@@ -144,11 +154,7 @@ static void test_net_dev(void **state)
         /* The kernel's own file reads too. */
         {
                 char buf[16384];
-                FILE *f = fopen("/proc/self/net/dev", "re");
-                assert_non_null(f);
-                size_t len = fread(buf, 1, sizeof(buf) - 1, f);
-                fclose(f);
-                buf[len] = 0;
+                read_proc_file("/proc/self/net/dev", buf, sizeof(buf));
                 assert_int_equal(metrics_parse_net_dev(buf, &n), 0);
         }
         /* Interface by interface, lo left out, for the stats endpoints' networks. */
@@ -176,11 +182,7 @@ static void test_proc_stat(void **state)
                          0);
         assert_int_equal(ns, 550ULL * 10000000ULL);
         char buf[4096];
-        FILE *f = fopen("/proc/stat", "re");
-        assert_non_null(f);
-        size_t len = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        buf[len] = 0;
+        read_proc_file("/proc/stat", buf, sizeof(buf));
         assert_int_equal(metrics_parse_proc_stat(buf, &ns), 0);
         assert_true(ns > 0);
         assert_int_equal(metrics_parse_proc_stat("cpu0 1 2 3 4 5 6 7\n", &ns), -EINVAL);
