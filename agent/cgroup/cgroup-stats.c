@@ -1,9 +1,11 @@
 /* Task cgroup counters for TCS/metrics, read straight from the kernel's files. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cgroup-internal.h"
 #include "ecs/cgroup.h"
@@ -293,6 +295,68 @@ static int container_relpath(const struct cgroup_manager *m, const char *task_id
         return r < 0 ? -ENOMEM : 0;
 }
 
+/* A container's counter files, kept open between samples: a pread() of an open cgroup file
+ * costs a fraction of opening it by path each time. slot numbers the files a sampler reads,
+ * in its own order. */
+#define CF_SLOTS    12
+#define CF_UNOPENED (-2)
+#define CF_ABSENT   (-1)
+#define CF_READ_MAX (64 * 1024)
+
+struct cgroup_container_files {
+        char *crel; /* the container's cgroup below each hierarchy's root */
+        int fd[CF_SLOTS];
+};
+
+static int cf_read(struct cgroup_container_files *f, unsigned slot,
+                   const struct cgroup_hierarchy *h, const char *file, bool optional, char **ret)
+{
+        int r;
+
+        *ret = NULL;
+        if (!h)
+                return -EOPNOTSUPP;
+        if (f->fd[slot] == CF_ABSENT)
+                return optional ? 0 : -ENOENT;
+        if (f->fd[slot] == CF_UNOPENED) {
+                _cleanup_free_ char *path = NULL;
+                if (asprintf(&path, "%s/%s/%s", h->path, f->crel, file) < 0)
+                        return -ENOMEM;
+                int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (fd < 0) {
+                        /* The first read tells a missing file from a missing cgroup. */
+                        r = read_task_file(h, f->crel, file, optional, ret);
+                        if (r == 0 && !*ret)
+                                f->fd[slot] = CF_ABSENT;
+                        return r;
+                }
+                f->fd[slot] = fd;
+        }
+        _cleanup_free_ char *buf = malloc(CF_READ_MAX);
+        if (!buf)
+                return -ENOMEM;
+        ssize_t n = pread(f->fd[slot], buf, CF_READ_MAX - 1, 0);
+        if (n < 0)
+                /* A removed cgroup's files answer ENODEV. */
+                return errno == ENODEV || errno == ENOENT ? -ENOENT : -errno;
+        if (n == CF_READ_MAX - 1)
+                return -EFBIG;
+        buf[n] = 0;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+void cgroup_container_files_free(struct cgroup_container_files *f)
+{
+        if (!f)
+                return;
+        for (unsigned i = 0; i < CF_SLOTS; i++)
+                if (f->fd[i] >= 0)
+                        close(f->fd[i]);
+        free(f->crel);
+        free(f);
+}
+
 static int keyed_or_zero(const char *text, const char *key, uint64_t *ret)
 {
         int r = text ? cgroup_parse_keyed_u64(text, key, ret) : -ENOENT;
@@ -303,7 +367,7 @@ static int keyed_or_zero(const char *text, const char *key, uint64_t *ret)
         return r;
 }
 
-static int sample_v1(const struct cgroup_manager *m, const char *crel,
+static int sample_v1(const struct cgroup_manager *m, struct cgroup_container_files *f,
                      struct cgroup_container_sample *s)
 {
         _cleanup_free_ char *usage = NULL, *stat = NULL, *cpu = NULL, *mem = NULL, *maxu = NULL,
@@ -315,13 +379,13 @@ static int sample_v1(const struct cgroup_manager *m, const char *crel,
         uint64_t user = 0, sys = 0;
         int r;
 
-        if ((r = read_task_file(acct, crel, "cpuacct.usage", false, &usage)) < 0 ||
-            (r = read_task_file(acct, crel, "cpuacct.stat", true, &stat)) < 0 ||
-            (r = read_task_file(find_v1(m, CGROUP_CTRL_CPU), crel, "cpu.stat", true, &cpu)) < 0 ||
-            (r = read_task_file(mh, crel, "memory.usage_in_bytes", false, &mem)) < 0 ||
-            (r = read_task_file(mh, crel, "memory.max_usage_in_bytes", true, &maxu)) < 0 ||
-            (r = read_task_file(mh, crel, "memory.limit_in_bytes", true, &limit)) < 0 ||
-            (r = read_task_file(mh, crel, "memory.stat", true, &mstat)) < 0)
+        if ((r = cf_read(f, 0, acct, "cpuacct.usage", false, &usage)) < 0 ||
+            (r = cf_read(f, 1, acct, "cpuacct.stat", true, &stat)) < 0 ||
+            (r = cf_read(f, 2, find_v1(m, CGROUP_CTRL_CPU), "cpu.stat", true, &cpu)) < 0 ||
+            (r = cf_read(f, 3, mh, "memory.usage_in_bytes", false, &mem)) < 0 ||
+            (r = cf_read(f, 4, mh, "memory.max_usage_in_bytes", true, &maxu)) < 0 ||
+            (r = cf_read(f, 5, mh, "memory.limit_in_bytes", true, &limit)) < 0 ||
+            (r = cf_read(f, 6, mh, "memory.stat", true, &mstat)) < 0)
                 return r;
         if ((r = cgroup_parse_u64(usage, &s->cpu_total_ns)) < 0 ||
             (r = keyed_or_zero(stat, "user", &user)) < 0 ||
@@ -343,10 +407,8 @@ static int sample_v1(const struct cgroup_manager *m, const char *crel,
             s->memory_limit >= (UINT64_C(1) << 62))
                 s->memory_limit = UINT64_MAX;
         if (bh &&
-            read_task_file(bh, crel, "blkio.throttle.io_service_bytes_recursive", true, &bytes) ==
-                0 &&
-            bytes &&
-            read_task_file(bh, crel, "blkio.throttle.io_serviced_recursive", true, &ops) == 0 &&
+            cf_read(f, 7, bh, "blkio.throttle.io_service_bytes_recursive", true, &bytes) == 0 &&
+            bytes && cf_read(f, 8, bh, "blkio.throttle.io_serviced_recursive", true, &ops) == 0 &&
             ops && cgroup_parse_blkio_v1(bytes, &s->io_read_bytes, &s->io_write_bytes) == 0 &&
             cgroup_parse_blkio_v1(ops, &s->io_read_ops, &s->io_write_ops) == 0 &&
             cgroup_parse_io_devices(bytes, false, false, s->io_dev, CGROUP_IO_DEVICES_MAX,
@@ -354,13 +416,13 @@ static int sample_v1(const struct cgroup_manager *m, const char *crel,
             cgroup_parse_io_devices(ops, false, true, s->io_dev, CGROUP_IO_DEVICES_MAX,
                                     &s->n_io_dev) == 0)
                 s->has_io = true;
-        if (ph && read_task_file(ph, crel, "pids.current", true, &pids) == 0 && pids &&
+        if (ph && cf_read(f, 9, ph, "pids.current", true, &pids) == 0 && pids &&
             cgroup_parse_u64(pids, &s->pids_current) == 0)
                 s->has_pids = true;
         return 0;
 }
 
-static int sample_v2(const struct cgroup_manager *m, const char *crel,
+static int sample_v2(const struct cgroup_manager *m, struct cgroup_container_files *f,
                      struct cgroup_container_sample *s)
 {
         _cleanup_free_ char *cpu = NULL, *cur = NULL, *max = NULL, *mstat = NULL, *io = NULL,
@@ -369,10 +431,10 @@ static int sample_v2(const struct cgroup_manager *m, const char *crel,
         uint64_t usage = 0, user = 0, sys = 0, thr = 0;
         int r;
 
-        if ((r = read_task_file(h, crel, "cpu.stat", false, &cpu)) < 0 ||
-            (r = read_task_file(h, crel, "memory.current", false, &cur)) < 0 ||
-            (r = read_task_file(h, crel, "memory.max", true, &max)) < 0 ||
-            (r = read_task_file(h, crel, "memory.stat", true, &mstat)) < 0)
+        if ((r = cf_read(f, 0, h, "cpu.stat", false, &cpu)) < 0 ||
+            (r = cf_read(f, 1, h, "memory.current", false, &cur)) < 0 ||
+            (r = cf_read(f, 2, h, "memory.max", true, &max)) < 0 ||
+            (r = cf_read(f, 3, h, "memory.stat", true, &mstat)) < 0)
                 return r;
         if ((r = cgroup_parse_keyed_u64(cpu, "usage_usec", &usage)) < 0 ||
             (r = keyed_or_zero(cpu, "user_usec", &user)) < 0 ||
@@ -392,20 +454,20 @@ static int sample_v2(const struct cgroup_manager *m, const char *crel,
         s->memory_limit = UINT64_MAX;
         if (max)
                 (void)cgroup_parse_u64(max, &s->memory_limit); /* "max" reads as UINT64_MAX */
-        if (read_task_file(h, crel, "io.stat", true, &io) == 0 && io &&
+        if (cf_read(f, 4, h, "io.stat", true, &io) == 0 && io &&
             cgroup_parse_io_stat(io, &s->io_read_bytes, &s->io_write_bytes, &s->io_read_ops,
                                  &s->io_write_ops) == 0 &&
             cgroup_parse_io_devices(io, true, false, s->io_dev, CGROUP_IO_DEVICES_MAX,
                                     &s->n_io_dev) == 0)
                 s->has_io = true;
-        if (read_task_file(h, crel, "pids.current", true, &pids) == 0 && pids &&
+        if (cf_read(f, 5, h, "pids.current", true, &pids) == 0 && pids &&
             cgroup_parse_u64(pids, &s->pids_current) == 0)
                 s->has_pids = true;
         return 0;
 }
 
-int cgroup_container_read_sample(const struct cgroup_manager *m, const char *task_id,
-                                 const char *docker_id, struct cgroup_container_sample *ret)
+int cgroup_container_files_new(const struct cgroup_manager *m, const char *task_id,
+                               const char *docker_id, struct cgroup_container_files **ret)
 {
         _cleanup_free_ char *crel = NULL;
         int r;
@@ -415,8 +477,38 @@ int cgroup_container_read_sample(const struct cgroup_manager *m, const char *tas
         r = container_relpath(m, task_id, docker_id, &crel);
         if (r < 0)
                 return r;
+        struct cgroup_container_files *f = calloc(1, sizeof(*f));
+        if (!f)
+                return -ENOMEM;
+        for (unsigned i = 0; i < CF_SLOTS; i++)
+                f->fd[i] = CF_UNOPENED;
+        f->crel = TAKE_PTR(crel);
+        *ret = f;
+        return 0;
+}
+
+int cgroup_container_files_read(const struct cgroup_manager *m, struct cgroup_container_files *f,
+                                struct cgroup_container_sample *ret)
+{
+        if (!m || !f || !ret)
+                return -EINVAL;
         *ret = (struct cgroup_container_sample){0};
-        return m->version == 2 ? sample_v2(m, crel, ret) : sample_v1(m, crel, ret);
+        int r = m->version == 2 ? sample_v2(m, f, ret) : sample_v1(m, f, ret);
+        if (!ret->has_io)
+                ret->n_io_dev = 0;
+        return r;
+}
+
+int cgroup_container_read_sample(const struct cgroup_manager *m, const char *task_id,
+                                 const char *docker_id, struct cgroup_container_sample *ret)
+{
+        struct cgroup_container_files *f = NULL;
+        int r = cgroup_container_files_new(m, task_id, docker_id, &f);
+        if (r < 0)
+                return r;
+        r = cgroup_container_files_read(m, f, ret);
+        cgroup_container_files_free(f);
+        return r;
 }
 
 uint64_t cgroup_container_memory_used(const struct cgroup_container_sample *s, int version)

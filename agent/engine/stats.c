@@ -26,7 +26,18 @@ struct container_stats {
         struct metrics_ring ring;
         struct metrics_raw raw[2]; /* raw[last] the newest */
         unsigned n_raw, last;
+        struct cgroup_container_files *files; /* its counter files, held open */
+        int net_fd;                           /* /proc/<pid>/net/dev, or -1 */
 };
+
+static void container_stats_free(struct container_stats *cs)
+{
+        if (!cs)
+                return;
+        cgroup_container_files_free(cs->files);
+        safe_close(cs->net_fd);
+        free(cs);
+}
 
 static uint64_t sample_interval(const struct engine *e)
 {
@@ -38,7 +49,7 @@ void engine_stats_task_free(struct engine_task *et)
         if (!et->stats)
                 return;
         for (size_t i = 0; i < et->n_stats; i++)
-                free(et->stats[i]);
+                container_stats_free(et->stats[i]);
         free(et->stats);
         et->stats = NULL;
         et->n_stats = 0;
@@ -64,18 +75,36 @@ static bool read_proc(const char *path, char *buf, size_t size)
         return n > 0;
 }
 
-static bool read_net(int pid, struct metrics_raw *raw, struct metrics_net *sum)
+/* The container's interfaces from /proc/<pid>/net/dev of a process of its own, the file
+ * kept open (its pid is found again when that process is gone). */
+static bool read_net(struct engine *e, const struct ecs_task *t, const struct ecs_container *c,
+                     struct container_stats *cs, struct metrics_raw *raw, struct metrics_net *sum)
 {
-        char path[64];
         static char buf[NET_DEV_MAX]; /* the loop thread only */
         size_t n = 0;
 
-        snprintf(path, sizeof(path), "/proc/%d/net/dev", pid);
-        if (!read_proc(path, buf, sizeof(buf)) ||
-            metrics_parse_net_dev_ifaces(buf, raw->ifs, METRICS_IFACES_MAX, &n, sum) < 0)
-                return false;
-        raw->n_ifs = (unsigned)n;
-        return true;
+        for (int attempt = 0; attempt < 2; attempt++) {
+                if (cs->net_fd < 0) {
+                        char path[64];
+                        int pid;
+                        if (cgroup_container_pid(e->cgroups, t->id, c->docker_id, &pid) < 0)
+                                return false;
+                        snprintf(path, sizeof(path), "/proc/%d/net/dev", pid);
+                        if ((cs->net_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+                                return false;
+                }
+                ssize_t k = pread(cs->net_fd, buf, sizeof(buf) - 1, 0);
+                if (k > 0) {
+                        buf[k] = 0;
+                        if (metrics_parse_net_dev_ifaces(buf, raw->ifs, METRICS_IFACES_MAX, &n,
+                                                         sum) < 0)
+                                return false;
+                        raw->n_ifs = (unsigned)n;
+                        return true;
+                }
+                cs->net_fd = safe_close(cs->net_fd); /* that process went: find another */
+        }
+        return false;
 }
 
 static uint64_t system_cpu_ns(void)
@@ -92,6 +121,14 @@ static uint64_t system_cpu_ns(void)
 static bool has_own_network(const struct ecs_task *t)
 {
         return t->network_mode == NETWORK_MODE_BRIDGE || t->network_mode == NETWORK_MODE_AWSVPC;
+}
+
+static void drop_container(struct engine_task *et, size_t i)
+{
+        if (et->stats && et->stats[i]) {
+                container_stats_free(et->stats[i]);
+                et->stats[i] = NULL;
+        }
 }
 
 struct tick {
@@ -112,24 +149,34 @@ static void sample_task(struct engine *e, struct engine_task *et, struct tick *t
         for (size_t i = 0; i < t->n_containers; i++) {
                 struct ecs_container *c = &t->containers[i];
                 struct metrics_raw raw = {.online_cpus = e->stats_ncpus};
-                if (c->known_status != CONTAINER_STATUS_RUNNING || isempty(c->docker_id) ||
-                    cgroup_container_read_sample(e->cgroups, t->id, c->docker_id, &raw.cg) < 0) {
-                        /* Not running, or its cgroup vanished between two samples: what
-                         * was kept of it goes, so nothing stale is published or served. */
-                        if (et->stats && et->stats[i]) {
-                                free(et->stats[i]);
-                                et->stats[i] = NULL;
+                struct container_stats *cs = et->stats ? et->stats[i] : NULL;
+                if (c->known_status != CONTAINER_STATUS_RUNNING || isempty(c->docker_id)) {
+                        drop_container(et, i);
+                        continue;
+                }
+                if (!cs) {
+                        if (!et->stats) {
+                                if (!(et->stats = calloc(t->n_containers, sizeof(*et->stats))))
+                                        return;
+                                et->n_stats = t->n_containers;
                         }
+                        if (!(cs = calloc(1, sizeof(*cs))))
+                                continue;
+                        cs->net_fd = -EBADF;
+                        if (cgroup_container_files_new(e->cgroups, t->id, c->docker_id,
+                                                       &cs->files) < 0) {
+                                container_stats_free(cs);
+                                continue;
+                        }
+                        et->stats[i] = cs;
+                }
+                if (cgroup_container_files_read(e->cgroups, cs->files, &raw.cg) < 0) {
+                        /* Its cgroup vanished between two samples (or is not there yet):
+                         * what was kept of it goes, so nothing stale is published or
+                         * served. */
+                        drop_container(et, i);
                         continue;
                 }
-                if (!et->stats) {
-                        if (!(et->stats = calloc(t->n_containers, sizeof(*et->stats))))
-                                return;
-                        et->n_stats = t->n_containers;
-                }
-                struct container_stats *cs = et->stats[i];
-                if (!cs && !(cs = et->stats[i] = calloc(1, sizeof(*cs))))
-                        continue;
                 if (!tick->system_read) {
                         tick->system_ns = system_cpu_ns();
                         tick->system_read = true;
@@ -137,8 +184,6 @@ static void sample_task(struct engine *e, struct engine_task *et, struct tick *t
                 raw.time_usec = realtime_usec();
                 raw.system_cpu_ns = tick->system_ns;
                 raw.cgroup_version = cgroup_manager_version(e->cgroups);
-                if (!raw.cg.has_io)
-                        raw.cg.n_io_dev = 0;
                 struct metrics_input in = {
                     .time_usec = raw.time_usec,
                     .cpu_ns = raw.cg.cpu_total_ns,
@@ -146,10 +191,8 @@ static void sample_task(struct engine *e, struct engine_task *et, struct tick *t
                     .io_read_bytes = raw.cg.io_read_bytes,
                     .io_write_bytes = raw.cg.io_write_bytes,
                 };
-                int pid;
-                if (has_own_network(t) &&
-                    cgroup_container_pid(e->cgroups, t->id, c->docker_id, &pid) == 0)
-                        raw.has_net = in.has_net = read_net(pid, &raw, &in.net);
+                if (has_own_network(t))
+                        raw.has_net = in.has_net = read_net(e, t, c, cs, &raw, &in.net);
                 metrics_ring_add(&cs->ring, &in, e->stats_ncpus);
                 cs->last = cs->n_raw ? (cs->last + 1) % 2 : 0;
                 cs->raw[cs->last] = raw;

@@ -131,6 +131,14 @@ struct cgroup_container_sample {
  * optional: has_io / has_pids say whether they were there. */
 int cgroup_container_read_sample(const struct cgroup_manager *m, const char *task_id,
                                  const char *docker_id, struct cgroup_container_sample *ret);
+/* The same from the container's counter files held open between reads (a sampler's
+ * handle). read gives -ENOENT once the cgroup is gone. */
+struct cgroup_container_files;
+int cgroup_container_files_new(const struct cgroup_manager *m, const char *task_id,
+                               const char *docker_id, struct cgroup_container_files **ret);
+int cgroup_container_files_read(const struct cgroup_manager *m, struct cgroup_container_files *f,
+                                struct cgroup_container_sample *ret);
+void cgroup_container_files_free(struct cgroup_container_files *f);
 /* A process of the container (the first of its cgroup.procs), for its network namespace.
  * -ENOENT when the cgroup is gone or empty. */
 int cgroup_container_pid(const struct cgroup_manager *m, const char *task_id, const char *docker_id,

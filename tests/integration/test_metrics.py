@@ -386,3 +386,118 @@ def test_cloudwatch_service_metrics(cp, cluster, make_agent):
                "Average", check=False)
     assert "InvalidParameterValue" in p.get("error", ""), p
     assert agent.alive()
+
+
+def test_polling_interval_clamped(cp, cluster, make_agent):
+    # ECS_POLL_METRICS samples every ECS_POLLING_METRICS_WAIT_DURATION; 2s is below the
+    # official minimum and becomes 5s.
+    from test_credentials import container_env
+    from test_metadata import get
+    cp.register("polled", [harness.sleeper_container()])
+    agent = make_agent({"ECS_IMAGE_PULL_BEHAVIOR": "once", "ECS_POLL_METRICS": "true",
+                        "ECS_POLLING_METRICS_WAIT_DURATION": "2s"})
+    registered(cp, cluster, agent)
+    arn = cp.run_task(cluster, "polled")[0]
+    cid = cp.wait_task(cluster, arn, "RUNNING", timeout=60)["containers"][0]["runtimeId"]
+    v4 = container_env(cid)["ECS_CONTAINER_METADATA_URI_V4"]
+
+    def two_samples():
+        status, s = get(cid, v4 + "/stats")
+        return s if status == 200 and s and not s["preread"].startswith("0001") else None
+    s = harness.wait_for(two_samples, timeout=30, what="two samples")
+
+    def epoch(text):
+        whole, _, frac = text.rstrip("Z").partition(".")
+        t = time.mktime(time.strptime(whole, "%Y-%m-%dT%H:%M:%S")) - time.timezone
+        return t + (float("0." + frac) if frac else 0.0)
+    gap = epoch(s["read"]) - epoch(s["preread"])
+    assert 4.5 <= gap <= 6.0, (gap, s["read"], s["preread"])
+    assert agent.alive()
+
+
+def test_churn_no_stale_entries_memory_flat(cp, cluster, make_agent):
+    # A task of 10 containers that exit at different times (some between two samples),
+    # started and stopped in a loop, beside a long-running task whose second container is
+    # killed under the collector.
+    cp.register("churn10", [
+        {"name": f"c{i}", "image": harness.BUSYBOX, "essential": i == 0, "memory": 8,
+         "command": ["sleep", str(2 + i % 3)]} for i in range(10)])
+    cp.register("steady", [harness.sleeper_container("a"),
+                           harness.sleeper_container("b", essential=False)])
+    # (ASan's quarantine would hold every freed block and hide a flat line)
+    agent = make_agent({"ECS_IMAGE_PULL_BEHAVIOR": "once", "ECS_CONTAINER_STOP_TIMEOUT": "1s",
+                        "ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION": "1s"},
+                       env={"ASAN_OPTIONS": "detect_leaks=1:exitcode=86:quarantine_size_mb=0"})
+    registered(cp, cluster, agent)
+    inst = instance_arn(cp, cluster)
+    steady = cp.run_task(cluster, "steady")[0]
+    task = cp.wait_task(cluster, steady, "RUNNING", timeout=60)
+    victim = [c["runtimeId"] for c in task["containers"] if c["name"] == "b"][0]
+
+    churned, rss = [], []
+    for loop in range(8):
+        arn = cp.run_task(cluster, "churn10")[0]
+        churned.append(arn)
+        if loop == 2:
+            harness.docker("kill", victim)  # a container gone between two samples
+        cp.wait_task(cluster, arn, "STOPPED", timeout=90)
+        rss.append(int(re.search(r"RssAnon:\s+(\d+)", open(
+            f"/proc/{agent.proc.pid}/status").read()).group(1)))
+    stopped_at = time.time()
+
+    # Frames published after the last task stopped mention none of the churned tasks, and
+    # the steady task without its killed container.
+    def later():
+        fs = [m for m in cp.admin("GET", "/tcs")["metrics"]
+              if m["instance"] == inst and m["time"] > stopped_at + 1]
+        return fs if len(fs) >= 2 else None
+    for f in harness.wait_for(later, timeout=60, what="two frames after the churn"):
+        for t in f["message"].get("taskMetrics", []):
+            assert t["taskArn"] not in churned, t["taskArn"]
+            if t["taskArn"] == steady:
+                assert [c["containerName"] for c in t["containerMetrics"]] == ["a"], t
+    print(f"RssAnon per loop (KiB): {rss}")
+    # Flat: what loop 3 held is what loop 8 holds, give or take allocator noise.
+    assert rss[-1] - rss[2] <= 512, rss
+    assert agent.alive()
+    assert agent.stop() == 0  # and, under ASan, nothing leaked
+
+
+def test_split_150_tasks(cp, cluster, make_agent):
+    # 150 running tasks: one publish is 15 requests of at most 10 tasks under one
+    # messageId, only the last with fin, every task in exactly one of them.
+    cp.register("many", [harness.sleeper_container(memory=8, command=["sleep", "900"])])
+    agent = make_agent({"ECS_IMAGE_PULL_BEHAVIOR": "once"})
+    registered(cp, cluster, agent)
+    inst = instance_arn(cp, cluster)
+    arns = []
+    for _ in range(15):
+        arns += cp.run_task(cluster, "many", count=10)
+    harness.wait_for(lambda: all(t["lastStatus"] == "RUNNING" for t in cp.aws(
+        "ecs", "describe-tasks", "--cluster", cluster, "--tasks", *arns[:100])["tasks"] +
+        cp.aws("ecs", "describe-tasks", "--cluster", cluster, "--tasks", *arns[100:])["tasks"]),
+        timeout=240, interval=2, what="150 tasks RUNNING")
+    after = time.time() + 2  # from now on every task has samples
+
+    def full_publish():
+        by_id = {}
+        for m in cp.admin("GET", "/tcs")["metrics"]:
+            if m["instance"] == inst and m["time"] > after:
+                by_id.setdefault(m["message"]["metadata"]["messageId"], []).append(m)
+        for parts in by_id.values():
+            if any(p["message"]["metadata"]["fin"] for p in parts):
+                covered = [t["taskArn"] for p in parts for t in p["message"].get(
+                    "taskMetrics", [])]
+                if set(arns) <= set(covered):
+                    return parts
+        return None
+    parts = harness.wait_for(full_publish, timeout=90, interval=1, what="a publish of all 150")
+    msgs = [p["message"] for p in parts]
+    covered = [t["taskArn"] for m in msgs for t in m["taskMetrics"]]
+    assert len(msgs) == 15, [len(m["taskMetrics"]) for m in msgs]
+    assert all(len(m["taskMetrics"]) <= 10 for m in msgs)
+    assert sorted(covered) == sorted(set(covered)) and set(covered) == set(arns)
+    assert [m["metadata"]["fin"] for m in msgs] == [False] * 14 + [True]
+    assert all(m["metadata"]["idle"] is False for m in msgs)
+    assert all(len(json.dumps(m)) < 1 << 20 for m in msgs)
+    assert agent.alive()

@@ -347,11 +347,14 @@ static void test_container_sample_matches_docker(void **state)
         create_task(0.5, 64, 0, &parent);
         docker_run(parent, "sample", "while :; do :; done", id, sizeof(id));
         usleep(1500 * 1000);
-        assert_int_equal(cgroup_container_read_sample(mgr, task_id, id, &before), 0);
+        /* The sampler's way: the files opened once, read again and again. */
+        struct cgroup_container_files *files = NULL;
+        assert_int_equal(cgroup_container_files_new(mgr, task_id, id, &files), 0);
+        assert_int_equal(cgroup_container_files_read(mgr, files, &before), 0);
         uint64_t cpu = docker_stat(id, "s[\"cpu_stats\"][\"cpu_usage\"][\"total_usage\"]");
         uint64_t mem = docker_stat(id, "s[\"memory_stats\"][\"usage\"]");
         uint64_t pids = docker_stat(id, "s[\"pids_stats\"][\"current\"]");
-        assert_int_equal(cgroup_container_read_sample(mgr, task_id, id, &after), 0);
+        assert_int_equal(cgroup_container_files_read(mgr, files, &after), 0);
         fprintf(stderr, "# ours %lu..%lu ns, docker %lu ns; memory ours %lu docker %lu\n",
                 (unsigned long)before.cpu_total_ns, (unsigned long)after.cpu_total_ns,
                 (unsigned long)cpu, (unsigned long)after.memory_usage, (unsigned long)mem);
@@ -366,6 +369,9 @@ static void test_container_sample_matches_docker(void **state)
                 assert_int_equal(after.pids_current, pids);
         docker_rm(id);
         assert_int_equal(cgroup_container_read_sample(mgr, task_id, id, &after), -ENOENT);
+        /* The held files of a cgroup that vanished say so too. */
+        assert_int_equal(cgroup_container_files_read(mgr, files, &after), -ENOENT);
+        cgroup_container_files_free(files);
 }
 
 static void test_docker_memory_oom(void **state)
