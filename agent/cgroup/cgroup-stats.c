@@ -144,69 +144,6 @@ static int add_u64(uint64_t *sum, const char *num)
         return 0;
 }
 
-int cgroup_parse_blkio_v1(const char *text, uint64_t *ret_read, uint64_t *ret_write)
-{
-        uint64_t rd = 0, wr = 0;
-
-        for (const char *line = text; line && *line;) {
-                const char *nl = strchr(line, '\n');
-                size_t len = nl ? (size_t)(nl - line) : strlen(line);
-                char buf[128], dev[32], op[16], num[32];
-                if (len > 0 && len < sizeof(buf)) {
-                        memcpy(buf, line, len);
-                        buf[len] = 0;
-                        int n = sscanf(buf, "%31s %15s %31s", dev, op, num);
-                        if (n == 3 && strchr(dev, ':')) {
-                                if (streq(op, "Read") && add_u64(&rd, num) < 0)
-                                        return -EINVAL;
-                                if (streq(op, "Write") && add_u64(&wr, num) < 0)
-                                        return -EINVAL;
-                        } else if (!(n == 2 && streq(dev, "Total")))
-                                return -EINVAL;
-                } else if (len >= sizeof(buf))
-                        return -EINVAL;
-                line = nl ? nl + 1 : NULL;
-        }
-        *ret_read = rd;
-        *ret_write = wr;
-        return 0;
-}
-
-int cgroup_parse_io_stat(const char *text, uint64_t *rbytes, uint64_t *wbytes, uint64_t *rios,
-                         uint64_t *wios)
-{
-        static const char *const keys[] = {"rbytes=", "wbytes=", "rios=", "wios="};
-        uint64_t sums[4] = {0};
-
-        for (const char *line = text; line && *line;) {
-                const char *nl = strchr(line, '\n');
-                const char *end = nl ? nl : line + strlen(line);
-                const char *p = line;
-                /* "MAJ:MIN key=value ..." */
-                size_t dev = strcspn(p, " \n");
-                if (p + dev < end && !memchr(p, ':', dev))
-                        return -EINVAL;
-                for (p += dev; p < end;) {
-                        p += strspn(p, " ");
-                        if (p >= end)
-                                break;
-                        size_t tok = strcspn(p, " \n");
-                        for (size_t k = 0; k < ELEMENTSOF(keys); k++)
-                                if (tok > strlen(keys[k]) &&
-                                    strncmp(p, keys[k], strlen(keys[k])) == 0 &&
-                                    add_u64(&sums[k], p + strlen(keys[k])) < 0)
-                                        return -EINVAL;
-                        p += tok;
-                }
-                line = nl ? nl + 1 : NULL;
-        }
-        *rbytes = sums[0];
-        *wbytes = sums[1];
-        *rios = sums[2];
-        *wios = sums[3];
-        return 0;
-}
-
 static struct cgroup_io_device *io_device(struct cgroup_io_device *devs, size_t max, unsigned *n,
                                           uint32_t major, uint32_t minor)
 {
@@ -219,8 +156,34 @@ static struct cgroup_io_device *io_device(struct cgroup_io_device *devs, size_t 
         return &devs[(*n)++];
 }
 
-int cgroup_parse_io_devices(const char *text, bool v2, bool ops, struct cgroup_io_device *devs,
-                            size_t max, unsigned *n)
+enum { IO_READ_BYTES, IO_WRITE_BYTES, IO_READ_OPS, IO_WRITE_OPS };
+
+static uint64_t *io_field(struct cgroup_io_device *d, int which)
+{
+        return which == IO_READ_BYTES    ? &d->read_bytes
+               : which == IO_WRITE_BYTES ? &d->write_bytes
+               : which == IO_READ_OPS    ? &d->read_ops
+                                         : &d->write_ops;
+}
+
+/* Adds the value text num to field which of the total and of d (when the device fit). */
+static int io_add(struct cgroup_io_device *total, struct cgroup_io_device *d, int which,
+                  const char *num)
+{
+        uint64_t v = 0;
+        if (add_u64(&v, num) < 0)
+                return -EINVAL;
+        *io_field(total, which) += v;
+        if (d)
+                *io_field(d, which) += v;
+        return 0;
+}
+
+/* One v1 blkio file ("8:0 Read 4096" lines, Total skipped; ops: the counts file) or v2
+ * io.stat ("8:0 rbytes=1 wbytes=2 rios=3 wios=4 ..." lines): every device into *total, the
+ * first max devices also into devs[0..*n). */
+static int parse_io(const char *text, bool v2, bool ops, struct cgroup_io_device *total,
+                    struct cgroup_io_device *devs, size_t max, unsigned *n)
 {
         for (const char *line = text; line && *line;) {
                 const char *nl = strchr(line, '\n');
@@ -234,47 +197,68 @@ int cgroup_parse_io_devices(const char *text, bool v2, bool ops, struct cgroup_i
                 memcpy(buf, line, len);
                 buf[len] = 0;
                 line = nl ? nl + 1 : NULL;
-                if (len == 0)
-                        continue;
-                if (!v2 && startswith(buf, "Total"))
+                if (len == 0 || (!v2 && startswith(buf, "Total")))
                         continue;
                 if (sscanf(buf, "%u:%u%n", &major, &minor, &used) != 2)
                         return -EINVAL;
                 struct cgroup_io_device *d = io_device(devs, max, n, major, minor);
-                if (!d)
-                        continue;
                 if (!v2) {
                         char op[16], num[32];
-                        uint64_t *to = NULL;
                         if (sscanf(buf + used, " %15s %31s", op, num) != 2)
                                 return -EINVAL;
-                        if (streq(op, "Read"))
-                                to = ops ? &d->read_ops : &d->read_bytes;
-                        else if (streq(op, "Write"))
-                                to = ops ? &d->write_ops : &d->write_bytes;
-                        if (to && add_u64(to, num) < 0)
+                        if ((streq(op, "Read") &&
+                             io_add(total, d, ops ? IO_READ_OPS : IO_READ_BYTES, num) < 0) ||
+                            (streq(op, "Write") &&
+                             io_add(total, d, ops ? IO_WRITE_OPS : IO_WRITE_BYTES, num) < 0))
                                 return -EINVAL;
                         continue;
                 }
+                static const char *const keys[] = {"rbytes", "wbytes", "rios", "wios"};
                 for (char *tok = strtok(buf + used, " "); tok; tok = strtok(NULL, " ")) {
                         char *eq = strchr(tok, '=');
-                        uint64_t *to = NULL;
                         if (!eq)
                                 continue;
                         *eq = 0;
-                        if (streq(tok, "rbytes"))
-                                to = &d->read_bytes;
-                        else if (streq(tok, "wbytes"))
-                                to = &d->write_bytes;
-                        else if (streq(tok, "rios"))
-                                to = &d->read_ops;
-                        else if (streq(tok, "wios"))
-                                to = &d->write_ops;
-                        if (to && add_u64(to, eq + 1) < 0)
-                                return -EINVAL;
+                        for (int k = 0; k < (int)ELEMENTSOF(keys); k++)
+                                if (streq(tok, keys[k]) && io_add(total, d, k, eq + 1) < 0)
+                                        return -EINVAL;
                 }
         }
         return 0;
+}
+
+int cgroup_parse_blkio_v1(const char *text, uint64_t *ret_read, uint64_t *ret_write)
+{
+        struct cgroup_io_device total = {0};
+        unsigned n = 0;
+        int r = parse_io(text, false, false, &total, NULL, 0, &n);
+        if (r < 0)
+                return r;
+        *ret_read = total.read_bytes;
+        *ret_write = total.write_bytes;
+        return 0;
+}
+
+int cgroup_parse_io_stat(const char *text, uint64_t *rbytes, uint64_t *wbytes, uint64_t *rios,
+                         uint64_t *wios)
+{
+        struct cgroup_io_device total = {0};
+        unsigned n = 0;
+        int r = parse_io(text, true, false, &total, NULL, 0, &n);
+        if (r < 0)
+                return r;
+        *rbytes = total.read_bytes;
+        *wbytes = total.write_bytes;
+        *rios = total.read_ops;
+        *wios = total.write_ops;
+        return 0;
+}
+
+int cgroup_parse_io_devices(const char *text, bool v2, bool ops, struct cgroup_io_device *devs,
+                            size_t max, unsigned *n)
+{
+        struct cgroup_io_device total = {0};
+        return parse_io(text, v2, ops, &total, devs, max, n);
 }
 
 /* The container's cgroup below its task's, as runc names it: "<task>/<docker id>" with the
@@ -367,6 +351,15 @@ static int keyed_or_zero(const char *text, const char *key, uint64_t *ret)
         return r;
 }
 
+static void io_done(struct cgroup_container_sample *s, const struct cgroup_io_device *total)
+{
+        s->has_io = true;
+        s->io_read_bytes = total->read_bytes;
+        s->io_write_bytes = total->write_bytes;
+        s->io_read_ops = total->read_ops;
+        s->io_write_ops = total->write_ops;
+}
+
 static int sample_v1(const struct cgroup_manager *m, struct cgroup_container_files *f,
                      struct cgroup_container_sample *s)
 {
@@ -377,6 +370,7 @@ static int sample_v1(const struct cgroup_manager *m, struct cgroup_container_fil
                                       *bh = find_v1(m, CGROUP_CTRL_BLKIO),
                                       *ph = find_v1(m, CGROUP_CTRL_PIDS);
         uint64_t user = 0, sys = 0;
+        struct cgroup_io_device total = {0};
         int r;
 
         if ((r = cf_read(f, 0, acct, "cpuacct.usage", false, &usage)) < 0 ||
@@ -409,13 +403,11 @@ static int sample_v1(const struct cgroup_manager *m, struct cgroup_container_fil
         if (bh &&
             cf_read(f, 7, bh, "blkio.throttle.io_service_bytes_recursive", true, &bytes) == 0 &&
             bytes && cf_read(f, 8, bh, "blkio.throttle.io_serviced_recursive", true, &ops) == 0 &&
-            ops && cgroup_parse_blkio_v1(bytes, &s->io_read_bytes, &s->io_write_bytes) == 0 &&
-            cgroup_parse_blkio_v1(ops, &s->io_read_ops, &s->io_write_ops) == 0 &&
-            cgroup_parse_io_devices(bytes, false, false, s->io_dev, CGROUP_IO_DEVICES_MAX,
-                                    &s->n_io_dev) == 0 &&
-            cgroup_parse_io_devices(ops, false, true, s->io_dev, CGROUP_IO_DEVICES_MAX,
-                                    &s->n_io_dev) == 0)
-                s->has_io = true;
+            ops &&
+            parse_io(bytes, false, false, &total, s->io_dev, CGROUP_IO_DEVICES_MAX, &s->n_io_dev) ==
+                0 &&
+            parse_io(ops, false, true, &total, s->io_dev, CGROUP_IO_DEVICES_MAX, &s->n_io_dev) == 0)
+                io_done(s, &total);
         if (ph && cf_read(f, 9, ph, "pids.current", true, &pids) == 0 && pids &&
             cgroup_parse_u64(pids, &s->pids_current) == 0)
                 s->has_pids = true;
@@ -429,6 +421,7 @@ static int sample_v2(const struct cgroup_manager *m, struct cgroup_container_fil
                             *pids = NULL;
         const struct cgroup_hierarchy *h = &m->hier[0];
         uint64_t usage = 0, user = 0, sys = 0, thr = 0;
+        struct cgroup_io_device total = {0};
         int r;
 
         if ((r = cf_read(f, 0, h, "cpu.stat", false, &cpu)) < 0 ||
@@ -455,11 +448,8 @@ static int sample_v2(const struct cgroup_manager *m, struct cgroup_container_fil
         if (max)
                 (void)cgroup_parse_u64(max, &s->memory_limit); /* "max" reads as UINT64_MAX */
         if (cf_read(f, 4, h, "io.stat", true, &io) == 0 && io &&
-            cgroup_parse_io_stat(io, &s->io_read_bytes, &s->io_write_bytes, &s->io_read_ops,
-                                 &s->io_write_ops) == 0 &&
-            cgroup_parse_io_devices(io, true, false, s->io_dev, CGROUP_IO_DEVICES_MAX,
-                                    &s->n_io_dev) == 0)
-                s->has_io = true;
+            parse_io(io, true, false, &total, s->io_dev, CGROUP_IO_DEVICES_MAX, &s->n_io_dev) == 0)
+                io_done(s, &total);
         if (cf_read(f, 5, h, "pids.current", true, &pids) == 0 && pids &&
             cgroup_parse_u64(pids, &s->pids_current) == 0)
                 s->has_pids = true;

@@ -16,11 +16,12 @@
 #include "ecs/log.h"
 #include "ecs/loop.h"
 #include "ecs/metrics.h"
+#include "ecs/strbuf.h"
 #include "engine-internal.h"
 
 #define SAMPLE_USEC (1000ULL * 1000ULL)
 #define NET_DEV_MAX (64 * 1024)
-#define STAT_MAX    4096 /* the first line of /proc/stat is all Docker's figure needs */
+#define STAT_MAX    (1024 * 1024) /* /proc/stat: a line per CPU, and interrupt counts */
 
 struct container_stats {
         struct metrics_ring ring;
@@ -53,26 +54,6 @@ void engine_stats_task_free(struct engine_task *et)
         free(et->stats);
         et->stats = NULL;
         et->n_stats = 0;
-}
-
-/* Reads up to size-1 bytes of a proc file into buf. */
-static bool read_proc(const char *path, char *buf, size_t size)
-{
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return false;
-        size_t n = 0;
-        while (n < size - 1) {
-                ssize_t k = read(fd, buf + n, size - 1 - n);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        break;
-                n += (size_t)k;
-        }
-        close(fd);
-        buf[n] = 0;
-        return n > 0;
 }
 
 /* The container's interfaces from /proc/<pid>/net/dev of a process of its own, the file
@@ -109,9 +90,10 @@ static bool read_net(struct engine *e, const struct ecs_task *t, const struct ec
 
 static uint64_t system_cpu_ns(void)
 {
-        char buf[STAT_MAX];
+        _cleanup_free_ char *text = NULL;
         uint64_t ns;
-        if (!read_proc("/proc/stat", buf, sizeof(buf)) || metrics_parse_proc_stat(buf, &ns) < 0)
+        if (read_file_full("/proc/stat", STAT_MAX, &text, NULL) < 0 ||
+            metrics_parse_proc_stat(text, &ns) < 0)
                 return 0;
         return ns;
 }

@@ -689,17 +689,14 @@ static void stats_v34(struct endpoints *ep, struct httpd_response *resp, int ver
         struct lookup l = {.endpoint_id = id};
         engine_foreach_task(ep->p.engine, by_endpoint_id, &l);
         if (!l.task) {
-                char what[64];
-                snprintf(what, sizeof(what), "V%d %s stats handler", version,
-                         task ? "task" : "container");
-                _cleanup_free_ char *fmt = NULL;
-                if (asprintf(&fmt,
-                             "%s: unable to get task arn from request: unable to get task Arn "
-                             "from v3 endpoint ID: %%s",
-                             what) < 0)
+                _cleanup_free_ char *msg = NULL;
+                if (asprintf(&msg,
+                             "V%d %s stats handler: unable to get task arn from request: unable "
+                             "to get task Arn from v3 endpoint ID: %s",
+                             version, task ? "task" : "container", id) < 0)
                         return answer_string(resp, 500, "%s", "failed to get stats");
                 /* §7.6: v4 says 404 for an unknown endpoint ID, v3 400. */
-                return answer_string(resp, version == 4 ? 404 : 400, fmt, id);
+                return answer_string(resp, version == 4 ? 404 : 400, "%s", msg);
         }
         if (task)
                 answer_task_stats(ep, resp, l.task, version);

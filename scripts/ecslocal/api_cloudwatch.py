@@ -19,8 +19,10 @@ import urllib.parse
 import uuid
 from xml.sax.saxutils import escape
 
+from . import api_sts
 from .errors import AwsError
 from .httpserver import Response
+from .scheduler import _int_value, _resource
 
 NS = "http://monitoring.amazonaws.com/doc/2010-08-01/"
 CONTENT_TYPE = "text/xml"
@@ -43,19 +45,11 @@ def _credential_service(req):
 
 def is_cloudwatch(req):
     """A query-protocol call signed for CloudWatch (service name "monitoring")."""
-    ctype = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-    return (req.method == "POST" and req.path == "/" and not req.headers.get("X-Amz-Target")
-            and ctype == "application/x-www-form-urlencoded"
-            and _credential_service(req) == "monitoring")
+    return api_sts.is_query_post(req) and _credential_service(req) == "monitoring"
 
 
 def _int_resource(resources, name):
-    for r in resources or []:
-        if r.get("name") == name:
-            for k in ("integerValue", "longValue", "doubleValue"):
-                if r.get(k) is not None:
-                    return int(r[k])
-    return 0
+    return _int_value(_resource(resources, name))
 
 
 def _avg(stats_set):
@@ -286,10 +280,7 @@ ACTIONS = {"GetMetricStatistics": get_metric_statistics, "GetMetricData": get_me
 
 
 def _error_xml(code, message, request_id, status=400):
-    body = (f'<ErrorResponse xmlns="{NS}"><Error><Type>Sender</Type><Code>{escape(code)}</Code>'
-            f"<Message>{escape(message)}</Message></Error><RequestId>{request_id}</RequestId>"
-            "</ErrorResponse>")
-    return Response(status, body.encode(), [("x-amzn-RequestId", request_id)], CONTENT_TYPE)
+    return api_sts.error_xml(code, message, request_id, status, ns=NS)
 
 
 async def handle(cp, verifier, req):

@@ -12,14 +12,16 @@ NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 CONTENT_TYPE = "text/xml"
 
 
-def is_sts(req):
+def is_query_post(req):
+    """A query-protocol call: a form-encoded POST / without X-Amz-Target."""
     ctype = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
     return (req.method == "POST" and req.path == "/" and not req.headers.get("X-Amz-Target")
             and ctype == "application/x-www-form-urlencoded")
 
 
-def _error_xml(code, message, request_id, status=400):
-    body = (f'<ErrorResponse xmlns="{NS}"><Error><Type>Sender</Type><Code>{escape(code)}</Code>'
+def error_xml(code, message, request_id, status=400, ns=NS):
+    """A query-protocol error body in the service's namespace."""
+    body = (f'<ErrorResponse xmlns="{ns}"><Error><Type>Sender</Type><Code>{escape(code)}</Code>'
             f"<Message>{escape(message)}</Message></Error><RequestId>{request_id}</RequestId>"
             "</ErrorResponse>")
     return Response(status, body.encode(), [("x-amzn-RequestId", request_id)], CONTENT_TYPE)
@@ -46,7 +48,7 @@ async def handle(cp, verifier, req):
         form = dict(urllib.parse.parse_qsl(req.body.decode("utf-8", "replace")))
         action = form.get("Action")
         if action != "GetCallerIdentity":
-            return _error_xml("InvalidAction", f"ecs-local implements no STS action {action!r}",
+            return error_xml("InvalidAction", f"ecs-local implements no STS action {action!r}",
                               request_id)
         arn, user_id = identity(cp, caller)
         body = (f'<GetCallerIdentityResponse xmlns="{NS}"><GetCallerIdentityResult>'
@@ -56,4 +58,4 @@ async def handle(cp, verifier, req):
                 "</GetCallerIdentityResponse>")
         return Response(200, body.encode(), [("x-amzn-RequestId", request_id)], CONTENT_TYPE)
     except AwsError as e:
-        return _error_xml(e.code, e.message, request_id, 403 if e.status in (400, 403) else e.status)
+        return error_xml(e.code, e.message, request_id, 403 if e.status in (400, 403) else e.status)

@@ -58,7 +58,7 @@ class App:
             return await self.admin.handle(req)
         if api_cloudwatch.is_cloudwatch(req):
             return await api_cloudwatch.handle(self.cp, self.verifier, req)
-        if api_sts.is_sts(req):
+        if api_sts.is_query_post(req):
             return await api_sts.handle(self.cp, self.verifier, req)
         return await self.api.handle(req)
 

@@ -9,6 +9,9 @@ import time
 
 import harness
 from test_agent_core import registered
+from test_credentials import answer, container_env
+from test_endpoints import fetch
+from test_metadata import get
 
 
 def metric_frames(cp, instance):
@@ -169,11 +172,6 @@ def docker_net_io(cid):
 
 
 def test_stats_endpoints(cp, cluster, make_agent):
-    from test_credentials import container_env
-    from test_metadata import get
-    from test_endpoints import fetch
-    from test_credentials import answer
-
     # Half a CPU for the task; the burner holds 64 MiB and spins; the sink is pinged.
     cp.register("statsy", [
         {"name": "burner", "image": harness.BUSYBOX, "essential": True, "memory": 256,
@@ -391,8 +389,6 @@ def test_cloudwatch_service_metrics(cp, cluster, make_agent):
 def test_polling_interval_clamped(cp, cluster, make_agent):
     # ECS_POLL_METRICS samples every ECS_POLLING_METRICS_WAIT_DURATION; 2s is below the
     # official minimum and becomes 5s.
-    from test_credentials import container_env
-    from test_metadata import get
     cp.register("polled", [harness.sleeper_container()])
     agent = make_agent({"ECS_IMAGE_PULL_BEHAVIOR": "once", "ECS_POLL_METRICS": "true",
                         "ECS_POLLING_METRICS_WAIT_DURATION": "2s"})
