@@ -11,6 +11,7 @@
 #include "ecs/instance.h"
 #include "ecs/log.h"
 #include "ecs/loop.h"
+#include "ecs/netenv.h"
 
 struct app {
         struct ecs_loop *loop;
@@ -121,6 +122,23 @@ static int on_watchdog(sd_event_source *s, uint64_t usec, void *ud)
         return 0;
 }
 
+/* One line an operator can check the network setup by; proxy passwords hidden. */
+static void log_network(const struct ecs_config *c, const struct ecs_loop_network *n)
+{
+        char http[512], https[512];
+
+        ecs_url_redact(n->http_proxy, http, sizeof(http));
+        ecs_url_redact(n->https_proxy, https, sizeof(https));
+        if (n->http_proxy || n->https_proxy)
+                log_info("Proxies: http %s, https %s; direct: NO_PROXY (%s), the Docker socket, "
+                         "IMDS, 169.254.170.2",
+                         n->http_proxy ? http : "none", n->https_proxy ? https : "none",
+                         strna(c->no_proxy));
+        if (n->ca_file || n->ca_dir)
+                log_info("TLS trusts %s%s%s instead of the system store", strempty(n->ca_file),
+                         n->ca_file && n->ca_dir ? " and " : "", strempty(n->ca_dir));
+}
+
 int main(int argc, char **argv)
 {
         static const struct option opts[] = {
@@ -215,6 +233,21 @@ int main(int argc, char **argv)
                 goto finish;
         }
         ecs_loop_set_insecure(app.loop, insecure);
+        struct ecs_loop_network net = {
+            .http_proxy = config.http_proxy,
+            .https_proxy = config.https_proxy,
+            .no_proxy = config.no_proxy,
+            .ca_file = config.aws_ca_bundle   ? config.aws_ca_bundle
+                       : config.ssl_cert_file ? config.ssl_cert_file
+                                              : config.curl_ca_bundle,
+            .ca_dir = config.ssl_cert_dir,
+        };
+        r = ecs_loop_set_network(app.loop, &net);
+        if (r < 0) {
+                log_error_errno(r, "Failed to set up networking: %m");
+                goto finish;
+        }
+        log_network(&config, &net);
         sd_event *ev = ecs_loop_event(app.loop);
         if (sd_event_add_signal(ev, NULL, SIGTERM, on_signal, &app) < 0 ||
             sd_event_add_signal(ev, NULL, SIGINT, on_signal, &app) < 0) {

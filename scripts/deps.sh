@@ -10,7 +10,7 @@ BUILD_PKGS=(
 )
 TEST_PKGS=(
   libcmocka-dev libclang-rt-14-dev python3-pytest python3-botocore python3-websockets awscli
-  docker.io busybox-static docker-registry iproute2 procps curl debootstrap
+  docker.io busybox-static docker-registry tinyproxy-bin iproute2 procps curl debootstrap
 )
 
 missing=()

@@ -381,6 +381,10 @@ static void on_http_done(const struct ecs_http_response *resp, void *userdata)
         if (resp->error < 0) {
                 res.error_class = AWSJSON_ERROR_TRANSPORT;
                 res.error = resp->error;
+                /* what failed, where and why: the caller's log line needs it */
+                if (resp->error_text)
+                        message = strdup(resp->error_text);
+                res.message = message;
         } else if (resp->status >= 200 && resp->status < 300) {
                 size_t l = resp->body_len;
                 while (l > 0 && isspace((unsigned char)resp->body[l - 1]))

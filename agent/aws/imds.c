@@ -204,6 +204,7 @@ static int imds_http_start(struct imds_client *c, const char *method, const char
             .timeout_usec = IMDS_TIMEOUT_USEC,
             .connect_timeout_usec = IMDS_CONNECT_TIMEOUT_USEC,
             .max_response = max_response,
+            .direct = true, /* never through a proxy, whatever NO_PROXY says */
         };
         return ecs_http_start(c->loop, &req, done, userdata, ret);
 }

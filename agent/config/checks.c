@@ -2,6 +2,12 @@
  * attribute, tag or label may look like. Each returns false with a reason in why. */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config-internal.h"
 #include "ecs/macro.h"
@@ -65,6 +71,62 @@ bool config_check_http_url(const char *v, char *why, size_t size)
                 return true;
         snprintf(why, size, "not an http:// or https:// URL%s", config_quote_hint(v));
         return false;
+}
+
+bool config_check_proxy_url(const char *v, char *why, size_t size)
+{
+        static const char *const schemes[] = {"http://",    "https://",  "socks4://",
+                                              "socks4a://", "socks5://", "socks5h://"};
+        const char *rest = v;
+
+        if (strstr(v, "://")) {
+                rest = NULL;
+                for (size_t i = 0; i < ELEMENTSOF(schemes) && !rest; i++)
+                        if (strncasecmp(v, schemes[i], strlen(schemes[i])) == 0)
+                                rest = v + strlen(schemes[i]);
+                if (!rest) {
+                        snprintf(why, size, "not an http, https or socks proxy URL");
+                        return false;
+                }
+        }
+        const char *at = strrchr(rest, '@');
+        if (at)
+                rest = at + 1;
+        if (!rest[0] || rest[0] == '/' || rest[0] == ':' || strpbrk(v, " \t")) {
+                snprintf(why, size, "no proxy host");
+                return false;
+        }
+        return true;
+}
+
+bool config_check_readable_file(const char *v, char *why, size_t size)
+{
+        struct stat st;
+
+        if (stat(v, &st) < 0 || access(v, R_OK) < 0) {
+                snprintf(why, size, "cannot read it: %s", strerror(errno));
+                return false;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                snprintf(why, size, "not a regular file");
+                return false;
+        }
+        return true;
+}
+
+bool config_check_directory(const char *v, char *why, size_t size)
+{
+        struct stat st;
+
+        if (stat(v, &st) < 0) {
+                snprintf(why, size, "cannot read it: %s", strerror(errno));
+                return false;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+                snprintf(why, size, "not a directory");
+                return false;
+        }
+        return true;
 }
 
 bool config_check_no_blanks(const char *v, char *why, size_t size)

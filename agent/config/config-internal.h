@@ -77,9 +77,10 @@ enum config_bound {
 };
 
 enum {
-        F_SECRET = 1 << 0, /* shown as <redacted> in the dump and in error messages */
-        F_CRED = 1 << 1,   /* AWS credential group: all members come from one source */
-        F_NOTRIM = 1 << 2, /* KIND_STRING, KIND_ENUM: the value is used as written */
+        F_SECRET = 1 << 0,    /* shown as <redacted> in the dump and in error messages */
+        F_CRED = 1 << 1,      /* AWS credential group: all members come from one source */
+        F_NOTRIM = 1 << 2,    /* KIND_STRING, KIND_ENUM: the value is used as written */
+        F_URL_CREDS = 1 << 3, /* a URL whose password is shown as *** in the dump and errors */
 };
 
 struct config_setting {
@@ -125,6 +126,9 @@ bool config_check_cluster(const char *v, char *why, size_t size);
 bool config_check_region(const char *v, char *why, size_t size);
 bool config_check_http_url(const char *v, char *why, size_t size);
 bool config_check_no_blanks(const char *v, char *why, size_t size);
+bool config_check_proxy_url(const char *v, char *why, size_t size);
+bool config_check_readable_file(const char *v, char *why, size_t size);
+bool config_check_directory(const char *v, char *why, size_t size);
 bool config_check_logging_driver(const char *v, char *why, size_t size);
 bool config_check_capability(const char *v, char *why, size_t size);
 bool config_check_cidr(const char *v, char *why, size_t size);

@@ -6,6 +6,7 @@
 #include "config-internal.h"
 #include "ecs/log.h"
 #include "ecs/macro.h"
+#include "ecs/netenv.h"
 #include "ecs/strbuf.h"
 
 /* ---- error reporting ---------------------------------------------------------------- */
@@ -49,7 +50,11 @@ int config_fail(struct config_ctx *x, const struct config_setting *s, const char
 
         if (s->flags & F_SECRET)
                 snprintf(quoted, sizeof(quoted), "%s", CONFIG_REDACTED);
-        else
+        else if (s->flags & F_URL_CREDS) {
+                char redacted[sizeof(quoted) - 8];
+                ecs_url_redact(strempty(value), redacted, sizeof(redacted));
+                quote_value(redacted, quoted, sizeof(quoted));
+        } else
                 quote_value(strempty(value), quoted, sizeof(quoted));
         x->err->key = x->key ?: s->name;
         snprintf(x->err->message, sizeof(x->err->message),
@@ -582,8 +587,14 @@ void config_setting_dump(const struct ecs_config *c, const struct config_setting
         case KIND_PATH: {
                 const char *v = *CONFIG_CFIELD(c, s, char *);
 
+                char redacted[512];
+
                 if (v && (s->flags & F_SECRET))
                         v = CONFIG_REDACTED;
+                else if (v && (s->flags & F_URL_CREDS)) {
+                        ecs_url_redact(v, redacted, sizeof(redacted));
+                        v = redacted;
+                }
                 fputs(strempty(v), f);
                 break;
         }

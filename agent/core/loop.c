@@ -1,9 +1,14 @@
 #include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <time.h>
 
 #include "ecs/log.h"
 #include "ecs/loop.h"
+#include "ecs/macro.h"
+#include "ecs/netenv.h"
 #include "ecs/strbuf.h"
 
 #define HTTP_DEFAULT_MAX_RESPONSE    (8u * 1024 * 1024)
@@ -31,7 +36,12 @@ struct curl_driver {
 struct ecs_loop {
         sd_event *event;
         struct curl_driver driver;
+        /* TLS session tickets (and DNS answers) shared by every transfer, the private
+         * multis of raw connections included, so a reconnect resumes the TLS session. */
+        CURLSH *share;
         bool insecure;
+        char *http_proxy, *https_proxy, *no_proxy;
+        char *ca_file, *ca_dir;
 };
 
 struct ecs_http_call {
@@ -48,8 +58,11 @@ struct ecs_http_call {
         ecs_http_data_fn on_data;
         ecs_raw_connect_fn raw_done;
         void *userdata;
-        int abort_error; /* why a callback aborted the transfer */
+        int abort_error;   /* why a callback aborted the transfer */
+        const char *proxy; /* the proxy crossed (the loop's string), NULL when direct */
+        bool unix_socket;
         char errbuf[CURL_ERROR_SIZE];
+        char errtext[CURL_ERROR_SIZE + 1024];
 };
 
 uint64_t now_usec(void)
@@ -230,6 +243,14 @@ int ecs_loop_new(struct ecs_loop **ret)
                 ecs_loop_free(loop);
                 return r;
         }
+        loop->share = curl_share_init();
+        if (!loop->share ||
+            curl_share_setopt(loop->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) !=
+                CURLSHE_OK ||
+            curl_share_setopt(loop->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK) {
+                ecs_loop_free(loop);
+                return -ENOMEM;
+        }
         *ret = loop;
         return 0;
 }
@@ -239,7 +260,14 @@ struct ecs_loop *ecs_loop_free(struct ecs_loop *loop)
         if (!loop)
                 return NULL;
         driver_done(&loop->driver);
+        if (loop->share)
+                (void)curl_share_cleanup(loop->share);
         sd_event_unref(loop->event);
+        free(loop->http_proxy);
+        free(loop->https_proxy);
+        free(loop->no_proxy);
+        free(loop->ca_file);
+        free(loop->ca_dir);
         free(loop);
         return NULL;
 }
@@ -262,6 +290,34 @@ int ecs_loop_exit(struct ecs_loop *loop, int code)
 void ecs_loop_set_insecure(struct ecs_loop *loop, bool insecure)
 {
         loop->insecure = insecure;
+}
+
+static int copy_setting(const char *v, bool proxy, char **field)
+{
+        char *s = NULL;
+
+        if (v && v[0]) {
+                /* A proxy without a scheme is an HTTP proxy, as Go and libcurl read it. */
+                if (proxy && !strstr(v, "://")) {
+                        if (asprintf(&s, "http://%s", v) < 0)
+                                return -ENOMEM;
+                } else if (!(s = strdup(v)))
+                        return -ENOMEM;
+        }
+        free(*field);
+        *field = s;
+        return 0;
+}
+
+int ecs_loop_set_network(struct ecs_loop *loop, const struct ecs_loop_network *n)
+{
+        if (copy_setting(n->http_proxy, true, &loop->http_proxy) < 0 ||
+            copy_setting(n->https_proxy, true, &loop->https_proxy) < 0 ||
+            copy_setting(n->no_proxy, false, &loop->no_proxy) < 0 ||
+            copy_setting(n->ca_file, false, &loop->ca_file) < 0 ||
+            copy_setting(n->ca_dir, false, &loop->ca_dir) < 0)
+                return -ENOMEM;
+        return 0;
 }
 
 int ecs_loop_add_timer(struct ecs_loop *loop, uint64_t delay_usec, sd_event_time_handler_t cb,
@@ -407,6 +463,90 @@ static int curl_code_to_errno(CURLcode code)
         }
 }
 
+/* Puts in c->errtext what failed, in words an operator can act on: which peer (and proxy),
+ * what went wrong, libcurl's detail, and what to do when that is clear. */
+static void describe_error(struct ecs_http_call *c, CURLcode code)
+{
+        const char *detail = c->errbuf[0] ? c->errbuf : curl_easy_strerror(code);
+        const char *what = "transfer failed", *hint = NULL;
+        char origin[300] = "", via[300] = "", buf[128];
+        long connect_code = 0, verify = 0;
+        char *url = NULL;
+
+        if (c->unix_socket)
+                snprintf(origin, sizeof(origin), "unix socket");
+        else if (curl_easy_getinfo(c->easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url)
+                ecs_url_origin(url, origin, sizeof(origin));
+        if (c->proxy) {
+                char shown[256];
+                ecs_url_redact(c->proxy, shown, sizeof(shown));
+                snprintf(via, sizeof(via), " via proxy %s", shown);
+        }
+        (void)curl_easy_getinfo(c->easy, CURLINFO_HTTP_CONNECTCODE, &connect_code);
+        (void)curl_easy_getinfo(c->easy, CURLINFO_SSL_VERIFYRESULT, &verify);
+
+        if (c->proxy && connect_code >= 300) {
+                snprintf(buf, sizeof(buf), "the proxy refused the tunnel (HTTP %ld)", connect_code);
+                what = buf;
+                if (connect_code == 407 || connect_code == 401)
+                        hint = "check the user and password in the proxy URL";
+        } else
+                switch (code) {
+                case CURLE_PEER_FAILED_VERIFICATION:
+                        if (strstr(detail, "subject name") || strstr(detail, "does not match") ||
+                            verify == 62 /* X509_V_ERR_HOSTNAME_MISMATCH */) {
+                                what = "TLS certificate is for another host name";
+                                hint = "use an endpoint name the certificate lists";
+                        } else if (verify == 10 /* X509_V_ERR_CERT_HAS_EXPIRED */) {
+                                what = "TLS certificate has expired";
+                        } else if (verify == 9 /* X509_V_ERR_CERT_NOT_YET_VALID */) {
+                                what = "TLS certificate is not valid yet";
+                                hint = "check this host's clock";
+                        } else {
+                                what = "TLS certificate not trusted";
+                                hint = c->loop->ca_file
+                                           ? "its CA is not in the configured CA bundle"
+                                           : "add its CA to the system store, or set "
+                                             "AWS_CA_BUNDLE or SSL_CERT_FILE to a PEM file "
+                                             "holding it";
+                        }
+                        break;
+                case CURLE_SSL_CONNECT_ERROR:
+                        what = "TLS handshake failed";
+                        if (strstr(detail, "wrong version number") ||
+                            strstr(detail, "packet length too long"))
+                                hint = "the server does not speak TLS: is it plain http://?";
+                        else if (strstr(detail, "SSL_ERROR_SYSCALL"))
+                                hint = "the server closed the connection during the handshake: "
+                                       "is it plain http://, or not the endpoint?";
+                        break;
+                case CURLE_SSL_CACERT_BADFILE:
+                        what = "cannot load the trusted CAs";
+                        break;
+                case CURLE_COULDNT_RESOLVE_PROXY:
+                        what = "cannot resolve the proxy";
+                        break;
+                case CURLE_COULDNT_RESOLVE_HOST:
+                        what = "cannot resolve the host";
+                        break;
+                case CURLE_COULDNT_CONNECT:
+                        what = c->proxy ? "cannot connect to the proxy" : "cannot connect";
+                        break;
+                case CURLE_OPERATION_TIMEDOUT:
+                        if (strstr(detail, "SSL connection timeout")) {
+                                what = "TLS handshake timed out";
+                                hint = "the server did not answer it: is it plain http://, or "
+                                       "not the endpoint?";
+                        } else
+                                what = "timed out";
+                        break;
+                default:
+                        break;
+                }
+        snprintf(c->errtext, sizeof(c->errtext), "%s%s: %s: %s%s%s", origin[0] ? origin : "?", via,
+                 what, detail, hint ? "; " : "", strempty(hint));
+}
+
 static void call_finish(struct ecs_http_call *c, CURLcode code)
 {
         struct ecs_http_response resp = {0};
@@ -417,9 +557,9 @@ static void call_finish(struct ecs_http_call *c, CURLcode code)
         resp.error = code == CURLE_OK ? 0
                      : c->abort_error ? c->abort_error
                                       : curl_code_to_errno(code);
-        resp.error_text = code == CURLE_OK ? NULL
-                          : c->errbuf[0]   ? c->errbuf
-                                           : curl_easy_strerror(code);
+        if (code != CURLE_OK)
+                describe_error(c, code);
+        resp.error_text = code == CURLE_OK ? NULL : c->errtext;
         if (!c->on_data) {
                 if (!c->body.data)
                         (void)strbuf_append(&c->body, "", 0);
@@ -446,14 +586,16 @@ static void call_finish(struct ecs_http_call *c, CURLcode code)
                         curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
                         driver_mute(d);
                         call_free(c);
-                        cb(0, easy, fd, ud);
+                        cb(0, NULL, easy, fd, ud);
                         return;
                 }
                 ecs_raw_connect_fn cb = c->raw_done;
                 void *ud = c->userdata;
                 int err = resp.error ? resp.error : -EIO;
+                char text[sizeof(c->errtext)];
+                snprintf(text, sizeof(text), "%s", resp.error_text ? resp.error_text : "no socket");
                 call_free(c);
-                cb(err, NULL, -EBADF, ud);
+                cb(err, text, NULL, -EBADF, ud);
                 return;
         }
 
@@ -487,7 +629,7 @@ static void driver_check_done(struct curl_driver *d)
 }
 
 static struct ecs_http_call *call_new(struct ecs_loop *loop, const char *url,
-                                      uint64_t connect_timeout_usec)
+                                      uint64_t connect_timeout_usec, bool direct)
 {
         struct ecs_http_call *c = calloc(1, sizeof(*c));
         if (!c)
@@ -509,8 +651,18 @@ static struct ecs_http_call *call_new(struct ecs_loop *loop, const char *url,
             e, CURLOPT_CONNECTTIMEOUT_MS,
             (long)((connect_timeout_usec ? connect_timeout_usec : HTTP_DEFAULT_CONNECT_TIMEOUT) /
                    USEC_PER_MSEC));
-        /* Proxies come from the environment (HTTP_PROXY, NO_PROXY) as with the official
-         * agent; libcurl reads those itself. */
+        curl_easy_setopt(e, CURLOPT_SHARE, loop->share);
+        /* The proxy is chosen here, never by libcurl from the environment, so the Docker
+         * socket, IMDS and the agent's own endpoints stay direct whatever NO_PROXY says. */
+        if (!direct) {
+                struct ecs_proxy_config pc = {loop->http_proxy, loop->https_proxy, loop->no_proxy};
+                c->proxy = ecs_proxy_for_url(&pc, url);
+        }
+        curl_easy_setopt(e, CURLOPT_PROXY, c->proxy ? c->proxy : "");
+        if (loop->ca_file)
+                curl_easy_setopt(e, CURLOPT_CAINFO, loop->ca_file);
+        if (loop->ca_dir)
+                curl_easy_setopt(e, CURLOPT_CAPATH, loop->ca_dir);
         if (loop->insecure) {
                 curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
                 curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -527,7 +679,7 @@ int ecs_http_start(struct ecs_loop *loop, const struct ecs_http_request *req, ec
 
         if (!req->url)
                 return -EINVAL;
-        c = call_new(loop, req->url, req->connect_timeout_usec);
+        c = call_new(loop, req->url, req->connect_timeout_usec, req->direct || req->unix_socket);
         if (!c)
                 return -ENOMEM;
         c->done = done;
@@ -536,8 +688,10 @@ int ecs_http_start(struct ecs_loop *loop, const struct ecs_http_request *req, ec
         c->body = STRBUF_INIT(req->max_response ? req->max_response : HTTP_DEFAULT_MAX_RESPONSE);
 
         CURL *e = c->easy;
-        if (req->unix_socket)
+        if (req->unix_socket) {
                 curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, req->unix_socket);
+                c->unix_socket = true;
+        }
         if (streq(method, "GET"))
                 curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
         else if (streq(method, "HEAD"))
@@ -590,10 +744,13 @@ int ecs_raw_connect(struct ecs_loop *loop, const char *url, uint64_t timeout_use
         struct ecs_http_call *c;
         int r;
 
-        c = call_new(loop, url, timeout_usec);
+        c = call_new(loop, url, timeout_usec, false);
         if (!c)
                 return -ENOMEM;
         c->raw_done = done;
+        /* Through a proxy, a raw connection is a CONNECT tunnel, ws:// as well as wss://. */
+        if (c->proxy)
+                curl_easy_setopt(c->easy, CURLOPT_HTTPPROXYTUNNEL, 1L);
         c->userdata = userdata;
         c->owned_driver = calloc(1, sizeof(struct curl_driver));
         if (!c->owned_driver) {

@@ -140,7 +140,10 @@ static void on_ws_connect_error(struct ws_client *ws, int error, long status, co
                                 void *ud)
 {
         struct wsession *s = ud;
+        _cleanup_free_ char *why = NULL;
 
+        if (ws_client_connect_error(ws))
+                why = strdup(ws_client_connect_error(ws));
         s->ws = ws_client_free(s->ws);
         s->url = mfree(s->url);
         if (status > 0 && s->ops->on_refused && s->ops->on_refused(s, status, body, s->p.userdata))
@@ -148,6 +151,8 @@ static void on_ws_connect_error(struct ws_client *ws, int error, long status, co
         if (status > 0)
                 log_warning("%s: upgrade refused with HTTP %ld: %s", s->name, status,
                             strempty(body));
+        else if (why)
+                log_warning("%s: connection failed: %s", s->name, why);
         else
                 log_warning_errno(error, "%s: connection failed: %m", s->name);
         /* The endpoint may have moved: discover it again next time. */

@@ -84,6 +84,7 @@ struct ws_client {
         bool eof;
         int io_error;
         char errbuf[CURL_ERROR_SIZE];
+        char *connect_error; /* what the raw connect said when it failed */
         bool protocol_error;
         bool close_requested;
         uint16_t close_code;
@@ -139,7 +140,13 @@ static void ws_release(struct ws_client *ws)
 static void ws_destroy(struct ws_client *ws)
 {
         ws_release(ws);
+        free(ws->connect_error);
         free(ws);
+}
+
+const char *ws_client_connect_error(const struct ws_client *ws)
+{
+        return ws ? ws->connect_error : NULL;
 }
 
 static void ws_destroyp(struct ws_client **ws)
@@ -638,7 +645,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         return 0;
 }
 
-static void on_raw_connected(int error, CURL *easy, int fd, void *userdata)
+static void on_raw_connected(int error, const char *error_text, CURL *easy, int fd, void *userdata)
 {
         struct ws_client *ws = userdata;
         int r;
@@ -646,6 +653,8 @@ static void on_raw_connected(int error, CURL *easy, int fd, void *userdata)
         ws->connect_call = NULL; /* finished: the loop has released it */
         ws_enter(ws);
         if (error < 0) {
+                free(ws->connect_error);
+                ws->connect_error = error_text ? strdup(error_text) : NULL;
                 ws_connect_fail(ws, error, 0, NULL);
                 goto out;
         }

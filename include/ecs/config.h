@@ -164,6 +164,19 @@ struct ecs_config {
          * where Secrets Manager is (NULL: its regional endpoint). */
         char *aws_endpoint_url;
         char *aws_endpoint_url_secrets_manager;
+        /* HTTP_PROXY / HTTPS_PROXY / NO_PROXY (or their lower-case forms): the proxy for
+         * http:// and ws:// URLs, the one for https:// and wss:// URLs, and what goes direct.
+         * The Docker socket, IMDS and 169.254.170.2 never use a proxy. */
+        char *http_proxy;
+        char *https_proxy;
+        char *no_proxy;
+        /* The CAs trusted for TLS instead of the system store: AWS_CA_BUNDLE, else
+         * SSL_CERT_FILE, else CURL_CA_BUNDLE (a PEM file); SSL_CERT_DIR adds a hashed
+         * directory. NULL: the system store. */
+        char *aws_ca_bundle;
+        char *ssl_cert_file;
+        char *ssl_cert_dir;
+        char *curl_ca_bundle;
         bool external;
 
         /* Static instance credentials for the credential chain (NULL when absent). Taken as a

@@ -25,6 +25,16 @@ int ecs_loop_run(struct ecs_loop *loop);
 int ecs_loop_exit(struct ecs_loop *loop, int code);
 /* Disables TLS peer verification for every later transfer (the agent's -k flag). */
 void ecs_loop_set_insecure(struct ecs_loop *loop, bool insecure);
+
+/* How later transfers reach their peers. Strings are copied; NULL or empty = unset. */
+struct ecs_loop_network {
+        const char *http_proxy;  /* for http:// URLs; "host:port" means http://host:port */
+        const char *https_proxy; /* for https:// URLs and wss:// sessions */
+        const char *no_proxy;    /* NO_PROXY list (include/ecs/netenv.h) */
+        const char *ca_file;     /* PEM bundle trusted instead of the system store */
+        const char *ca_dir;      /* hashed CA directory, trusted as well */
+};
+int ecs_loop_set_network(struct ecs_loop *loop, const struct ecs_loop_network *n);
 /* CLOCK_MONOTONIC and CLOCK_REALTIME in microseconds. */
 uint64_t now_usec(void);
 uint64_t realtime_usec(void);
@@ -38,7 +48,9 @@ struct ecs_http_response {
         long status;            /* HTTP status, 0 when no response arrived */
         int error;              /* 0, or negative errno-style error: -ETIMEDOUT, -ECONNREFUSED,
                                    -E2BIG (body over max_response), -ECANCELED, -EIO ... */
-        const char *error_text; /* libcurl's message when error != 0 */
+        const char *error_text; /* when error != 0: the peer (scheme://host:port, and the
+                                 * proxy, password hidden), what failed and libcurl's detail,
+                                 * e.g. "https://h:443: TLS certificate not trusted: ..." */
         char *body;             /* NUL-terminated; NULL for streamed transfers */
         size_t body_len;
         char **headers; /* NULL-terminated "name: value" lines of the final response */
@@ -66,6 +78,7 @@ struct ecs_http_request {
         uint64_t stall_timeout_usec;   /* abort when no byte arrives for this long; 0 = off */
         size_t max_response;           /* body limit when buffered; default 8 MiB */
         ecs_http_data_fn on_data;      /* stream the body instead of buffering it */
+        bool direct;                   /* never through a proxy (IMDS, local endpoints) */
 };
 
 int ecs_http_start(struct ecs_loop *loop, const struct ecs_http_request *req, ecs_http_done_fn done,
@@ -77,8 +90,10 @@ void ecs_http_call_cancel(struct ecs_http_call *call);
  * for protocols that take over the socket (the WebSocket client). On success done gets a
  * connected easy handle the caller owns: use curl_easy_send/curl_easy_recv on it (they
  * return CURLE_AGAIN when they would block), watch fd with sd-event, and release it with
- * ecs_raw_conn_free(). */
-typedef void (*ecs_raw_connect_fn)(int error, CURL *easy, int fd, void *userdata);
+ * ecs_raw_conn_free(). A proxy configured for url's scheme is crossed with an HTTP CONNECT
+ * tunnel. On failure error_text says what failed, as ecs_http_response.error_text does. */
+typedef void (*ecs_raw_connect_fn)(int error, const char *error_text, CURL *easy, int fd,
+                                   void *userdata);
 int ecs_raw_connect(struct ecs_loop *loop, const char *url, uint64_t timeout_usec,
                     ecs_raw_connect_fn done, void *userdata, struct ecs_http_call **ret);
 void ecs_raw_conn_free(CURL *easy);

@@ -58,6 +58,9 @@ int ws_client_new(struct ecs_loop *loop, const struct ws_options *opts,
 /* Drops the connection without a closing handshake; no callback follows. Safe from inside
  * any callback of this client (the memory is released when the callback returns). */
 struct ws_client *ws_client_free(struct ws_client *ws);
+/* After on_connect_error for a transport failure: the loop's description of it (peer, what
+ * failed, why; include/ecs/loop.h), else NULL. Valid until the client is freed. */
+const char *ws_client_connect_error(const struct ws_client *ws);
 /* Queues a text message; -ENOTCONN when not open. Writes never block the loop. */
 int ws_client_send_text(struct ws_client *ws, const char *data, size_t len);
 /* Starts the closing handshake with code and reason; on_close follows. */

@@ -85,6 +85,7 @@ class AcsSession(WsSession):
             "unknownAcks": self.unknown_acks,
             "invalidFrames": self.invalid_frames,
             "lastManifestMessageId": self.last_manifest_id,
+            "tls": self.tls,
         }
 
 
@@ -174,6 +175,7 @@ class AcsHub(WsHub):
             return
         ws = await self._accept(req, reader, writer)
         session = AcsSession(self, inst, ws, q, caller)
+        session.tls = req.tls
         old = self.sessions.get(arn)
         self.sessions[arn] = session
         self.bind_key(caller.access_key, arn)

@@ -54,6 +54,7 @@ class Admin:
             ("GET", "/state-changes"): self.state_changes,
             ("GET", "/api-log"): self.api_log,
             ("GET", "/acs/sessions"): self.acs_sessions,
+            ("GET", "/tls"): self.tls,
             ("GET", "/acs/messages"): self.acs_messages,
             ("POST", "/acs/send"): self.acs_send,
             ("POST", "/acs/manifest"): self.acs_manifest,
@@ -134,6 +135,12 @@ class Admin:
         op = req.query.get("operation")
         return {"requests": [e for e in self.cp.api_log
                              if e["seq"] > since and (not op or e["operation"].endswith(op))]}
+
+    def tls(self, req, body):
+        """Whether the API port speaks TLS, and its handshake counts."""
+        http = self.app.http
+        return {"enabled": http.ssl_context is not None, **http.tls_stats,
+                "connections": list(http.tls_log)}
 
     def acs_sessions(self, req, body):
         return self.cp.acs.describe()

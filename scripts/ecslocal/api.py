@@ -93,7 +93,7 @@ class Api:
             if hasattr(result, "__await__"):
                 result = await result
             self.cp.store.flush()
-            self._log(op_label, 200, None, started, caller, request_id)
+            self._log(op_label, 200, None, started, caller, request_id, req)
             if svc_op[0] == "ecs" and op in SUBMIT_OPS:
                 self.cp.record_state_change(op, params, {"status": 200, "response": result},
                                             caller)
@@ -103,7 +103,7 @@ class Api:
             return Response(200, json.dumps(result, separators=(",", ":")).encode(),
                             [("x-amzn-RequestId", request_id)], CONTENT_TYPE)
         except AwsError as e:
-            self._log(op_label, e.status, e, started, caller, request_id)
+            self._log(op_label, e.status, e, started, caller, request_id, req)
             if svc_op and svc_op[0] == "ecs" and svc_op[1] in SUBMIT_OPS and caller is not None:
                 body = params if params is not None else req.body.decode("utf-8", "replace")
                 self.cp.record_state_change(svc_op[1], body,
@@ -116,10 +116,11 @@ class Api:
             return self._error(AwsError("ServerException", "Internal error in ecs-local"),
                                request_id)
 
-    def _log(self, op, status, err, started, caller, request_id):
+    def _log(self, op, status, err, started, caller, request_id, req=None):
         self.cp.api_seq += 1
         entry = {"seq": self.cp.api_seq, "time": started, "operation": op, "status": status,
                  "requestId": request_id,
+                 "userAgent": req.headers.get("User-Agent") if req else None,
                  "durationMs": round((time.time() - started) * 1000, 2)}
         if caller is not None:
             entry["accessKeyId"] = caller.access_key

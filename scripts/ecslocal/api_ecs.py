@@ -898,7 +898,8 @@ class EcsOps:
         if not base:
             host = ctx.request.headers.get("Host") or \
                 f"{ctx.request.local[0]}:{ctx.request.local[1]}"
-            base = f"http://{host}"
+            # https:// over TLS: agents turn it into wss://, as with AWS's endpoints.
+            base = f"{'https' if ctx.request.tls else 'http'}://{host}"
         base = base.rstrip("/")
         return {"endpoint": f"{base}/acs", "telemetryEndpoint": f"{base}/tcs",
                 "serviceConnectEndpoint": f"{base}/sc"}

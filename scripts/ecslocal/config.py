@@ -106,6 +106,11 @@ def parser():
                    help="public IPv4 address served at meta-data/public-ipv4 (default: none, 404)")
     p.add_argument("--imds-allow-v1", action="store_true",
                    help="answer IMDS GETs without a session token (IMDSv1)")
+    p.add_argument("--tls-cert", metavar="PEM",
+                   help="serve the API/ACS/TCS/admin port as https/wss with this certificate "
+                        "chain (needs --tls-key); DiscoverPollEndpoint then gives https:// "
+                        "endpoints, which agents open as wss://")
+    p.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
     p.add_argument("--verbose", "-v", action="store_true", help="log every ACS/TCS frame")
     return p
 
@@ -119,4 +124,6 @@ def parse(argv=None):
             parser().error(f"--extra-key expects AKID:SECRET[:TOKEN], got {spec!r}")
         keys.append((parts[0], parts[1], parts[2] if len(parts) > 2 and parts[2] else None))
     args.keys = keys
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser().error("--tls-cert and --tls-key go together")
     return args

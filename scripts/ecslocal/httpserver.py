@@ -10,6 +10,7 @@ an upgrade handler which owns the connection from then on.
 """
 
 import asyncio
+import collections
 import email.utils
 import json
 import logging
@@ -65,8 +66,9 @@ class Headers:
 
 
 class Request:
-    def __init__(self, method, target, version, headers, body, peer, local):
+    def __init__(self, method, target, version, headers, body, peer, local, tls=None):
         self.method = method
+        self.tls = tls            # None over plain TCP, else {"version", "cipher", "resumed"}
         self.target = target
         self.version = version
         self.headers = headers
@@ -122,16 +124,23 @@ class HttpServer:
     Date header (the clock-skew fault shifts it).
     """
 
-    def __init__(self, handler, upgrade_handler=None, clock=time.time, name="http"):
+    def __init__(self, handler, upgrade_handler=None, clock=time.time, name="http",
+                 ssl_context=None):
         self.handler = handler
         self.upgrade_handler = upgrade_handler
         self.clock = clock
         self.name = name
         self.server = None
+        self.ssl_context = ssl_context
+        # Completed TLS handshakes, how many of them resumed an earlier session, and the
+        # latest ones with the User-Agent and path of their connection's first request.
+        self.tls_stats = {"handshakes": 0, "resumed": 0, "versions": {}}
+        self.tls_log = collections.deque(maxlen=1000)
 
     async def start(self, host, port):
         self.server = await asyncio.start_server(
-            self._serve, host, port, limit=MAX_HEADER_BYTES + 1024)
+            self._serve, host, port, limit=MAX_HEADER_BYTES + 1024, ssl=self.ssl_context,
+            ssl_handshake_timeout=10 if self.ssl_context else None)
         sock = self.server.sockets[0]
         return sock.getsockname()[:2]
 
@@ -146,11 +155,20 @@ class HttpServer:
     async def _serve(self, reader, writer):
         peer = writer.get_extra_info("peername") or ("", 0)
         local = writer.get_extra_info("sockname") or ("", 0)
+        tls, tls_logged = None, False
+        sslobj = writer.get_extra_info("ssl_object")
+        if sslobj is not None:
+            tls = {"version": sslobj.version(), "cipher": (sslobj.cipher() or [None])[0],
+                   "resumed": bool(sslobj.session_reused)}
+            st = self.tls_stats
+            st["handshakes"] += 1
+            st["resumed"] += tls["resumed"]
+            st["versions"][tls["version"]] = st["versions"].get(tls["version"], 0) + 1
         try:
             while True:
                 try:
                     req = await asyncio.wait_for(
-                        self._read_request(reader, writer, peer, local), IDLE_TIMEOUT)
+                        self._read_request(reader, writer, peer, local, tls), IDLE_TIMEOUT)
                 except asyncio.TimeoutError:
                     break
                 except HttpError as e:
@@ -160,6 +178,11 @@ class HttpServer:
                     break
                 if req is None:
                     break
+                if tls is not None and not tls_logged:
+                    tls_logged = True
+                    self.tls_log.append({"time": time.time(), "resumed": tls["resumed"],
+                                         "version": tls["version"], "path": req.path,
+                                         "userAgent": req.headers.get("User-Agent")})
                 if req.wants_upgrade() and self.upgrade_handler:
                     # The upgrade handler owns the stream from here on.
                     await self.upgrade_handler(req, reader, writer)
@@ -192,11 +215,25 @@ class HttpServer:
             return "keep-alive" not in conn
         return "close" in conn
 
-    async def _read_request(self, reader, writer, peer, local):
+    async def _read_request(self, reader, writer, peer, local, tls=None):
+        if self.ssl_context is None:
+            # A TLS ClientHello (a handshake record, 0x16 0x03 ..) on this plain port: say
+            # so at once, as an HTTP server does to a request line it cannot read, instead
+            # of waiting for a request head that never comes.
+            first = await reader.read(1)
+            if not first:
+                return None
+            if first == b"\x16":
+                log.info("%s: a TLS handshake from %s:%s on this plain-HTTP port", self.name,
+                         *peer[:2])
+                raise HttpError(400, "this port speaks plain HTTP, not TLS")
+            head_start = first
+        else:
+            head_start = b""
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
+            head = head_start + await reader.readuntil(b"\r\n\r\n")
         except asyncio.IncompleteReadError as e:
-            if e.partial.strip():
+            if e.partial.strip() or head_start.strip():
                 raise HttpError(400, "incomplete request head")
             return None
         except asyncio.LimitOverrunError:
@@ -236,7 +273,7 @@ class HttpServer:
             if n > MAX_BODY_BYTES:
                 raise HttpError(413, "body too large")
             body = await reader.readexactly(n)
-        return Request(method, target, version, headers, body, peer, local)
+        return Request(method, target, version, headers, body, peer, local, tls)
 
     async def _read_chunked(self, reader):
         chunks = []

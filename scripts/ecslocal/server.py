@@ -4,6 +4,7 @@ optional second port for the IMDS emulator."""
 import asyncio
 import logging
 import signal
+import ssl
 import sys
 import time
 
@@ -48,7 +49,7 @@ class App:
         self.base_url = None
         self.imds_url = None
         self.http = HttpServer(self.handle_http, self.handle_upgrade, clock=self.faults.now,
-                               name="api")
+                               name="api", ssl_context=tls_context(cfg))
         self.imds_http = None
         self.stopping = asyncio.Event()
 
@@ -105,7 +106,7 @@ class App:
         shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
         if ":" in shown:
             shown = f"[{shown}]"
-        self.base_url = f"http://{shown}:{port}"
+        self.base_url = f"{'https' if cfg.tls_cert else 'http'}://{shown}:{port}"
         if cfg.ecr_endpoint_override == "auto":
             cfg.ecr_endpoint_override = (cfg.public_url or self.base_url).rstrip("/")
         elif cfg.ecr_endpoint_override == "none":
@@ -146,6 +147,17 @@ class App:
             await self.imds_http.close()
         self.store.mark_dirty()
         self.store.flush()
+
+
+def tls_context(cfg):
+    """The server side of --tls-cert/--tls-key: TLS 1.2 or later, session tickets on (so
+    a client that reconnects can resume instead of doing a full handshake)."""
+    if not cfg.tls_cert:
+        return None
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cfg.tls_cert, cfg.tls_key)
+    return ctx
 
 
 def main(argv=None):

@@ -52,12 +52,13 @@ class TcsSession(WsSession):
         self.path = req.path
         self.query_pairs = req.query_pairs
         self.rejected = 0
+        self.tls = req.tls
 
     def describe(self):
         return {"id": self.id, "containerInstanceArn": self.instance_arn, "query": self.query,
                 "connectedAt": self.connected_at, "closedAt": self.closed_at,
                 "open": self.open, "received": dict(self.received),
-                "rejectedFrames": self.rejected}
+                "rejectedFrames": self.rejected, "tls": self.tls}
 
 
 class TcsHub(WsHub):

@@ -41,6 +41,7 @@ class WsSession:
         self.closed_at = None
         self.close_code = None
         self.received = collections.Counter()
+        self.tls = None       # the handshake's {"version", "cipher", "resumed"}, None if plain
 
     @property
     def open(self):

@@ -135,12 +135,20 @@ def remove_containers_of(cluster):
 class ControlPlane:
     """scripts/ecs-local on a free loopback port."""
 
-    def __init__(self, tmpdir, port=None, state=False, extra_args=()):
+    def __init__(self, tmpdir, port=None, state=False, extra_args=(), tls=None):
+        """tls: (certificate, key, CA file) to serve https/wss; the test's own clients
+        (admin calls, aws) trust the CA file."""
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.tmpdir = tmpdir
         self.state_file = os.path.join(tmpdir, "ecs-local-state.json") if state else None
         self.extra_args = list(extra_args)
+        self.tls = tls
+        self.ssl_context = None
+        if tls:
+            import ssl
+            self.extra_args += ["--tls-cert", tls[0], "--tls-key", tls[1]]
+            self.ssl_context = ssl.create_default_context(cafile=tls[2])
         self.proc = None
         self.log_path = os.path.join(tmpdir, f"ecs-local-{self.port}.log")
 
@@ -184,7 +192,7 @@ class ControlPlane:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.url + "/_ecslocal" + path, data=data, method=method,
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with urllib.request.urlopen(req, timeout=10, context=self.ssl_context) as r:
             return json.loads(r.read() or b"{}")
 
     def aws(self, *args, check=True, access_key=ACCESS_KEY, secret_key=SECRET_KEY):
@@ -193,6 +201,8 @@ class ControlPlane:
                "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_ACCESS_KEY_ID": access_key,
                "AWS_SECRET_ACCESS_KEY": secret_key, "AWS_DEFAULT_REGION": REGION,
                "AWS_PAGER": ""}
+        if self.tls:
+            env["AWS_CA_BUNDLE"] = self.tls[2]
         p = subprocess.run([AWS, "--endpoint-url", self.url, "--output", "json", *args],
                            capture_output=True, text=True, env=env)
         if check and p.returncode != 0:

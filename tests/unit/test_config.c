@@ -906,6 +906,56 @@ static char *dump_to_string(const struct ecs_config *c)
         return buf;
 }
 
+static void test_proxies_and_trust(void **state)
+{
+        struct ecs_config c;
+        struct ecs_config_error err;
+        _cleanup_free_ char *out = NULL;
+
+        /* upper case wins over lower case; the lower-case forms work alone */
+        char *envp[] = {"HTTPS_PROXY=http://op:pr0xy-pw@proxy.corp:3128",
+                        "https_proxy=http://other:3128",
+                        "http_proxy=proxy.corp:3128",
+                        "no_proxy=169.254.169.254,.corp",
+                        "SSL_CERT_FILE=/etc/hostname",
+                        "SSL_CERT_DIR=/etc",
+                        NULL};
+        assert_int_equal(build(NULL, envp, &c, &err), 0);
+        assert_string_equal(c.https_proxy, "http://op:pr0xy-pw@proxy.corp:3128");
+        assert_string_equal(c.http_proxy, "proxy.corp:3128");
+        assert_string_equal(c.no_proxy, "169.254.169.254,.corp");
+        assert_string_equal(c.ssl_cert_file, "/etc/hostname");
+        assert_string_equal(c.ssl_cert_dir, "/etc");
+        assert_null(c.aws_ca_bundle);
+        out = dump_to_string(&c);
+        assert_non_null(strstr(out, "HTTPS_PROXY=http://op:***@proxy.corp:3128\n"));
+        assert_null(strstr(out, "pr0xy-pw"));
+        ecs_config_done(&c);
+
+        /* ecs.config may carry them too, as ecs-init passes its lines on */
+        char *none[] = {NULL};
+        assert_int_equal(build("HTTP_PROXY=10.0.0.1:3128\nNO_PROXY=.svc\n", none, &c, &err), 0);
+        assert_string_equal(c.http_proxy, "10.0.0.1:3128");
+        assert_string_equal(c.no_proxy, ".svc");
+        ecs_config_done(&c);
+
+        env_ok("HTTPS_PROXY=socks5h://127.0.0.1:1080", &c);
+        ecs_config_done(&c);
+        env_bad("HTTPS_PROXY=ftp://u:pr0xy-pw@proxy:21", "not an http, https or socks proxy URL");
+        env_bad("HTTP_PROXY=http://u:pw@", "no proxy host");
+        env_bad("AWS_CA_BUNDLE=/nonexistent/ca.pem", "cannot read it");
+        env_bad("AWS_CA_BUNDLE=ca.pem", "not an absolute path");
+        env_bad("SSL_CERT_FILE=/etc", "not a regular file");
+        env_bad("SSL_CERT_DIR=/etc/hostname", "not a directory");
+        env_bad("CURL_CA_BUNDLE=/nonexistent", "cannot read it");
+
+        /* the password of a rejected proxy URL stays out of the message */
+        char *bad[] = {"HTTPS_PROXY=ftp://u:pr0xy-pw@proxy:21", NULL};
+        assert_int_equal(build(NULL, bad, &c, &err), -EINVAL);
+        assert_null(strstr(err.message, "pr0xy-pw"));
+        assert_non_null(strstr(err.message, "ftp://u:***@proxy:21"));
+}
+
 static void test_dump(void **state)
 {
         struct ecs_config c, c2;
@@ -1124,6 +1174,7 @@ int main(void)
             cmocka_unit_test(test_external),
             cmocka_unit_test(test_credentials),
             cmocka_unit_test(test_dump),
+            cmocka_unit_test(test_proxies_and_trust),
             cmocka_unit_test(test_error_message),
             cmocka_unit_test(test_load_files),
             cmocka_unit_test(test_example_file),

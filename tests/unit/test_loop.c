@@ -1,6 +1,7 @@
 /* Tests the sd-event + libcurl multi HTTP client against a small server thread on a unix
- * socket and on loopback TCP: buffered and streamed bodies, limits, timeouts, cancel, and
- * raw connections. */
+ * socket and on loopback TCP: buffered and streamed bodies, limits, timeouts, cancel, raw
+ * connections, and the proxy rules (a fake HTTP proxy thread: CONNECT tunnels with
+ * authentication, a refused tunnel, NO_PROXY and direct requests) with their error texts. */
 #include <curl/curl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -10,10 +11,13 @@
 #include <stddef.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <string.h>
 #include <sys/un.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "ecs/loop.h"
+#include "ecs/macro.h"
 #include "ecs/strbuf.h"
 
 struct server {
@@ -308,6 +312,7 @@ struct raw_result {
         CURL *easy;
         int fd;
         int error;
+        char error_text[1024];
         char got[32];
         size_t got_len;
         sd_event_source *io;
@@ -328,10 +333,11 @@ static int raw_on_io(sd_event_source *s, int fd, uint32_t revents, void *ud)
         return 0;
 }
 
-static void raw_done(int error, CURL *easy, int fd, void *ud)
+static void raw_done(int error, const char *error_text, CURL *easy, int fd, void *ud)
 {
         struct raw_result *r = ud;
         r->error = error;
+        snprintf(r->error_text, sizeof(r->error_text), "%s", strempty(error_text));
         r->easy = easy;
         r->fd = fd;
         if (error < 0) {
@@ -377,7 +383,184 @@ static void test_raw_connect_refused(void **state)
         assert_int_equal(ecs_loop_run(r.loop), 0);
         assert_true(r.error < 0);
         assert_null(r.easy);
+        /* the operator learns which peer and what failed */
+        assert_true(strncmp(r.error_text, "http://127.0.0.1:1: cannot connect: ", 36) == 0);
         ecs_loop_free(r.loop);
+}
+
+/* A one-connection HTTP proxy: a CONNECT gets `answer` (then, for a 200, an echo of the
+ * tunnel); any other request is answered 200 "direct". It records the request head. */
+struct fake_proxy {
+        struct server s;
+        const char *answer;
+        char head[1024];
+};
+
+static void *fake_proxy_thread(void *arg)
+{
+        struct fake_proxy *p = arg;
+        size_t n = 0;
+        ssize_t k;
+        int c = accept(p->s.fd, NULL, NULL);
+
+        if (c < 0)
+                return NULL;
+        while (n < sizeof(p->head) - 1 && !strstr(p->head, "\r\n\r\n") &&
+               (k = read(c, p->head + n, 1)) > 0)
+                p->head[n += (size_t)k] = 0;
+        if (strncmp(p->head, "CONNECT ", 8) == 0) {
+                write_all(c, p->answer, strlen(p->answer));
+                if (strstr(p->answer, " 200 ")) {
+                        char buf[256];
+                        while ((k = read(c, buf, sizeof(buf))) > 0)
+                                write_all(c, buf, (size_t)k);
+                }
+        } else {
+                const char *r = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n"
+                                "\r\ndirect";
+                write_all(c, r, strlen(r));
+        }
+        close(c);
+        return NULL;
+}
+
+static void fake_proxy_start(struct fake_proxy *p, const char *answer)
+{
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t sl = sizeof(sa);
+
+        p->answer = answer;
+        p->s.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(p->s.fd >= 0);
+        assert_int_equal(bind(p->s.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        assert_int_equal(listen(p->s.fd, 4), 0);
+        getsockname(p->s.fd, (struct sockaddr *)&sa, &sl);
+        p->s.port = ntohs(sa.sin_port);
+        assert_int_equal(pthread_create(&p->s.thread, NULL, fake_proxy_thread, p), 0);
+}
+
+static void fake_proxy_stop(struct fake_proxy *p)
+{
+        /* wakes an accept() still waiting when the test expected no connection */
+        shutdown(p->s.fd, SHUT_RDWR);
+        pthread_join(p->s.thread, NULL);
+        close(p->s.fd);
+}
+
+static void test_raw_connect_tunnels_through_proxy(void **state)
+{
+        struct fake_proxy p = {0};
+        struct raw_result r = {0};
+        char proxy[64];
+
+        fake_proxy_start(&p, "HTTP/1.1 200 Connection established\r\n\r\n");
+        snprintf(proxy, sizeof(proxy), "user:pw@127.0.0.1:%d", p.s.port);
+        assert_int_equal(ecs_loop_new(&r.loop), 0);
+        assert_int_equal(
+            ecs_loop_set_network(r.loop, &(struct ecs_loop_network){.http_proxy = proxy}), 0);
+        /* ws:// (plain http) still tunnels: the WebSocket upgrade goes inside the tunnel */
+        assert_int_equal(
+            ecs_raw_connect(r.loop, "http://10.9.8.7:4321/", 5 * USEC_PER_SEC, raw_done, &r, NULL),
+            0);
+        assert_int_equal(ecs_loop_run(r.loop), 0);
+        assert_int_equal(r.error, 0);
+        assert_string_equal(r.got, "ping");
+        assert_true(strncmp(p.head, "CONNECT 10.9.8.7:4321 HTTP/1.1\r\n", 32) == 0);
+        /* the credentials of the proxy URL, as Basic authentication ("user:pw") */
+        assert_non_null(strstr(p.head, "Proxy-Authorization: Basic dXNlcjpwdw==\r\n"));
+        sd_event_source_disable_unref(r.io);
+        ecs_raw_conn_free(r.easy);
+        ecs_loop_free(r.loop);
+        fake_proxy_stop(&p);
+}
+
+static void test_proxy_refusal_is_explained_without_password(void **state)
+{
+        struct fake_proxy p = {0};
+        struct raw_result r = {0};
+        char proxy[64], want[128];
+
+        fake_proxy_start(&p, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+        snprintf(proxy, sizeof(proxy), "http://user:s3cret@127.0.0.1:%d", p.s.port);
+        assert_int_equal(ecs_loop_new(&r.loop), 0);
+        assert_int_equal(
+            ecs_loop_set_network(r.loop, &(struct ecs_loop_network){.https_proxy = proxy}), 0);
+        assert_int_equal(ecs_raw_connect(r.loop, "https://10.9.8.7:4443/ws?a=b", 5 * USEC_PER_SEC,
+                                         raw_done, &r, NULL),
+                         0);
+        assert_int_equal(ecs_loop_run(r.loop), 0);
+        assert_true(r.error < 0);
+        snprintf(want, sizeof(want),
+                 "https://10.9.8.7:4443 via proxy http://user:***@127.0.0.1:%d: the proxy refused "
+                 "the tunnel (HTTP 403): ",
+                 p.s.port);
+        assert_true(strncmp(r.error_text, want, strlen(want)) == 0);
+        assert_null(strstr(r.error_text, "s3cret"));
+        ecs_loop_free(r.loop);
+        fake_proxy_stop(&p);
+}
+
+static void test_no_proxy_and_direct_requests_skip_the_proxy(void **state)
+{
+        struct fake_proxy p = {0};
+        struct result res = {0};
+        struct raw_result r = {0};
+        struct server tcp = {0};
+        char url[64];
+
+        /* The proxy is a dead port: whatever uses it fails. */
+        struct ecs_loop_network net = {.http_proxy = "127.0.0.1:1",
+                                       .no_proxy = "localhost,10.0.0.0/8"};
+        fake_proxy_start(&p, "unused");
+        assert_int_equal(ecs_loop_new(&res.loop), 0);
+        assert_int_equal(ecs_loop_set_network(res.loop, &net), 0);
+        /* direct (IMDS, the endpoints): straight to the server, here the fake proxy's
+         * plain-request path */
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/latest/meta-data", p.s.port);
+        struct ecs_http_request req = {
+            .url = url, .timeout_usec = 5 * USEC_PER_SEC, .direct = true};
+        assert_int_equal(ecs_http_start(res.loop, &req, on_done, &res, NULL), 0);
+        assert_int_equal(ecs_loop_run(res.loop), 0);
+        assert_int_equal(res.error, 0);
+        assert_string_equal(res.body, "direct");
+        assert_true(strncmp(p.head, "GET /latest/meta-data HTTP/1.1\r\n", 32) == 0);
+        /* not direct: through the dead proxy, and the text says so */
+        req.direct = false;
+        ecs_loop_free(res.loop);
+        res = (struct result){0};
+        assert_int_equal(ecs_loop_new(&res.loop), 0);
+        assert_int_equal(ecs_loop_set_network(res.loop, &net), 0);
+        assert_int_equal(ecs_http_start(res.loop, &req, on_done, &res, NULL), 0);
+        assert_int_equal(ecs_loop_run(res.loop), 0);
+        assert_true(res.error < 0);
+        ecs_loop_free(res.loop);
+        fake_proxy_stop(&p);
+
+        /* NO_PROXY: a raw connection to 127.0.0.1 when only localhost is excluded goes
+         * through the dead proxy; with 127.0.0.0/8 excluded it reaches the echo server. */
+        assert_int_equal(tcp_server(&tcp), 0);
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/", tcp.port);
+        assert_int_equal(ecs_loop_new(&r.loop), 0);
+        assert_int_equal(ecs_loop_set_network(r.loop, &net), 0);
+        assert_int_equal(ecs_raw_connect(r.loop, url, 5 * USEC_PER_SEC, raw_done, &r, NULL), 0);
+        assert_int_equal(ecs_loop_run(r.loop), 0);
+        assert_true(r.error < 0);
+        assert_non_null(strstr(r.error_text, " via proxy http://127.0.0.1:1: cannot connect to the "
+                                             "proxy: "));
+        net.no_proxy = "localhost, 127.0.0.0/8";
+        ecs_loop_free(r.loop);
+        r = (struct raw_result){0};
+        assert_int_equal(ecs_loop_new(&r.loop), 0);
+        assert_int_equal(ecs_loop_set_network(r.loop, &net), 0);
+        assert_int_equal(ecs_raw_connect(r.loop, url, 5 * USEC_PER_SEC, raw_done, &r, NULL), 0);
+        assert_int_equal(ecs_loop_run(r.loop), 0);
+        assert_int_equal(r.error, 0);
+        assert_string_equal(r.got, "ping");
+        sd_event_source_disable_unref(r.io);
+        ecs_raw_conn_free(r.easy);
+        ecs_loop_free(r.loop);
+        close(tcp.fd);
+        pthread_join(tcp.thread, NULL);
 }
 
 static int setup(void **state)
@@ -399,11 +582,19 @@ int main(void)
          * size-limit test): that must be EPIPE, not a killed test. */
         signal(SIGPIPE, SIG_IGN);
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_get),         cmocka_unit_test(test_post_body),
-            cmocka_unit_test(test_not_found),   cmocka_unit_test(test_limit),
-            cmocka_unit_test(test_timeout),     cmocka_unit_test(test_stream),
-            cmocka_unit_test(test_cancel),      cmocka_unit_test(test_connect_refused),
-            cmocka_unit_test(test_raw_connect), cmocka_unit_test(test_raw_connect_refused),
+            cmocka_unit_test(test_get),
+            cmocka_unit_test(test_post_body),
+            cmocka_unit_test(test_not_found),
+            cmocka_unit_test(test_limit),
+            cmocka_unit_test(test_timeout),
+            cmocka_unit_test(test_stream),
+            cmocka_unit_test(test_cancel),
+            cmocka_unit_test(test_connect_refused),
+            cmocka_unit_test(test_raw_connect),
+            cmocka_unit_test(test_raw_connect_refused),
+            cmocka_unit_test(test_raw_connect_tunnels_through_proxy),
+            cmocka_unit_test(test_proxy_refusal_is_explained_without_password),
+            cmocka_unit_test(test_no_proxy_and_direct_requests_skip_the_proxy),
         };
         return cmocka_run_group_tests_name("test_loop", tests, setup, teardown);
 }
