@@ -237,9 +237,7 @@ int main(int argc, char **argv)
             .http_proxy = config.http_proxy,
             .https_proxy = config.https_proxy,
             .no_proxy = config.no_proxy,
-            .ca_file = config.aws_ca_bundle   ? config.aws_ca_bundle
-                       : config.ssl_cert_file ? config.ssl_cert_file
-                                              : config.curl_ca_bundle,
+            .ca_file = config.ca_file,
             .ca_dir = config.ssl_cert_dir,
         };
         r = ecs_loop_set_network(app.loop, &net);

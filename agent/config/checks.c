@@ -99,7 +99,8 @@ bool config_check_proxy_url(const char *v, char *why, size_t size)
         return true;
 }
 
-bool config_check_readable_file(const char *v, char *why, size_t size)
+/* v exists as a file of type kind (S_IFREG, S_IFDIR) that we may read. */
+static bool check_readable(const char *v, mode_t kind, const char *not_kind, char *why, size_t size)
 {
         struct stat st;
 
@@ -107,26 +108,21 @@ bool config_check_readable_file(const char *v, char *why, size_t size)
                 snprintf(why, size, "cannot read it: %s", strerror(errno));
                 return false;
         }
-        if (!S_ISREG(st.st_mode)) {
-                snprintf(why, size, "not a regular file");
+        if ((st.st_mode & S_IFMT) != kind) {
+                snprintf(why, size, "%s", not_kind);
                 return false;
         }
         return true;
 }
 
+bool config_check_readable_file(const char *v, char *why, size_t size)
+{
+        return check_readable(v, S_IFREG, "not a regular file", why, size);
+}
+
 bool config_check_directory(const char *v, char *why, size_t size)
 {
-        struct stat st;
-
-        if (stat(v, &st) < 0) {
-                snprintf(why, size, "cannot read it: %s", strerror(errno));
-                return false;
-        }
-        if (!S_ISDIR(st.st_mode)) {
-                snprintf(why, size, "not a directory");
-                return false;
-        }
-        return true;
+        return check_readable(v, S_IFDIR, "not a directory", why, size);
 }
 
 bool config_check_no_blanks(const char *v, char *why, size_t size)

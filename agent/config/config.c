@@ -183,6 +183,9 @@ static int finalize(struct config_ctx *x)
                             "disabled.");
                 c->task_eni = false;
         }
+        c->ca_file = c->aws_ca_bundle   ? c->aws_ca_bundle
+                     : c->ssl_cert_file ? c->ssl_cert_file
+                                        : c->curl_ca_bundle;
         if (c->prometheus_metrics) {
                 r = add_port(&c->reserved_ports, &c->n_reserved_ports, PROMETHEUS_PORT);
                 if (r < 0)

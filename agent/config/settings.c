@@ -69,6 +69,12 @@ const size_t config_n_unsupported_keys = ELEMENTSOF(config_unsupported_keys);
                 .name = (n), .kind = KIND_PATH, .offset = OFF(field), .def_str = (d),              \
                 .doc = (text)                                                                      \
         }
+/* A path checked by chk when set (no default). */
+#define CHECKED_PATH(n, field, chk, text)                                                          \
+        {                                                                                          \
+                .name = (n), .kind = KIND_PATH, .offset = OFF(field), .check = (chk),              \
+                .doc = (text)                                                                      \
+        }
 #define BOOL(n, field, d, text)                                                                    \
         {                                                                                          \
                 .name = (n), .kind = KIND_BOOL, .offset = OFF(field), .def = (d), .doc = (text)    \
@@ -151,26 +157,15 @@ const struct config_setting config_settings[] = {
      .kind = KIND_STRING,
      .offset = OFF(no_proxy),
      .doc = "hosts, domains, IP addresses and CIDR blocks reached without the proxy"},
-    {.name = "AWS_CA_BUNDLE",
-     .kind = KIND_PATH,
-     .offset = OFF(aws_ca_bundle),
-     .check = config_check_readable_file,
-     .doc = "a PEM file of the CAs trusted for TLS instead of the system store"},
-    {.name = "SSL_CERT_FILE",
-     .kind = KIND_PATH,
-     .offset = OFF(ssl_cert_file),
-     .check = config_check_readable_file,
-     .doc = "the same, when AWS_CA_BUNDLE is unset"},
-    {.name = "SSL_CERT_DIR",
-     .kind = KIND_PATH,
-     .offset = OFF(ssl_cert_dir),
-     .check = config_check_directory,
-     .doc = "a directory of hashed CA certificates (c_rehash), trusted as well"},
-    {.name = "CURL_CA_BUNDLE",
-     .kind = KIND_PATH,
-     .offset = OFF(curl_ca_bundle),
-     .check = config_check_readable_file,
-     .doc = "ours, as the curl tool: the CA file when AWS_CA_BUNDLE and SSL_CERT_FILE are unset"},
+    CHECKED_PATH("AWS_CA_BUNDLE", aws_ca_bundle, config_check_readable_file,
+                 "a PEM file of the CAs trusted for TLS instead of the system store"),
+    CHECKED_PATH("SSL_CERT_FILE", ssl_cert_file, config_check_readable_file,
+                 "the same, when AWS_CA_BUNDLE is unset"),
+    CHECKED_PATH("SSL_CERT_DIR", ssl_cert_dir, config_check_directory,
+                 "a directory of hashed CA certificates (c_rehash), trusted as well"),
+    CHECKED_PATH("CURL_CA_BUNDLE", curl_ca_bundle, config_check_readable_file,
+                 "ours, as the curl tool: the CA file when AWS_CA_BUNDLE and SSL_CERT_FILE "
+                 "are unset"),
     BOOL("ECS_EXTERNAL", external, false, "an external (ECS Anywhere) instance: no IMDS, no ENIs"),
 
     STRING("AWS_ACCESS_KEY_ID", aws_access_key_id, NULL, config_check_no_blanks, F_CRED,

@@ -11,6 +11,19 @@
 
 /* ---- error reporting ---------------------------------------------------------------- */
 
+/* v as the dump and error messages may show it: secrets redacted, URL passwords hidden. */
+static const char *shown_value(const struct config_setting *s, const char *v, char *buf,
+                               size_t size)
+{
+        if (v && (s->flags & F_SECRET))
+                return CONFIG_REDACTED;
+        if (v && (s->flags & F_URL_CREDS)) {
+                ecs_url_redact(v, buf, size);
+                return buf;
+        }
+        return v;
+}
+
 /* Quotes v for a message: escapes quotes, backslashes and control bytes, cuts long values. */
 static void quote_value(const char *v, char *buf, size_t size)
 {
@@ -48,14 +61,13 @@ int config_fail(struct config_ctx *x, const struct config_setting *s, const char
         vsnprintf(why, sizeof(why), fmt, ap);
         va_end(ap);
 
+        char shown[sizeof(quoted) - 8];
+        const char *v = shown_value(s, strempty(value), shown, sizeof(shown));
+
         if (s->flags & F_SECRET)
-                snprintf(quoted, sizeof(quoted), "%s", CONFIG_REDACTED);
-        else if (s->flags & F_URL_CREDS) {
-                char redacted[sizeof(quoted) - 8];
-                ecs_url_redact(strempty(value), redacted, sizeof(redacted));
-                quote_value(redacted, quoted, sizeof(quoted));
-        } else
-                quote_value(strempty(value), quoted, sizeof(quoted));
+                snprintf(quoted, sizeof(quoted), "%s", v);
+        else
+                quote_value(v, quoted, sizeof(quoted));
         x->err->key = x->key ?: s->name;
         snprintf(x->err->message, sizeof(x->err->message),
                  "Invalid value for %s: %s: %s (set in %s)", x->err->key, quoted, why,
@@ -585,17 +597,10 @@ void config_setting_dump(const struct ecs_config *c, const struct config_setting
         switch (s->kind) {
         case KIND_STRING:
         case KIND_PATH: {
-                const char *v = *CONFIG_CFIELD(c, s, char *);
+                char shown[512];
 
-                char redacted[512];
-
-                if (v && (s->flags & F_SECRET))
-                        v = CONFIG_REDACTED;
-                else if (v && (s->flags & F_URL_CREDS)) {
-                        ecs_url_redact(v, redacted, sizeof(redacted));
-                        v = redacted;
-                }
-                fputs(strempty(v), f);
+                fputs(strempty(shown_value(s, *CONFIG_CFIELD(c, s, char *), shown, sizeof(shown))),
+                      f);
                 break;
         }
         case KIND_BOOL:

@@ -27,7 +27,8 @@ static bool scheme_is(const struct url_parts *u, const char *s)
         return u->scheme_len == strlen(s) && strncasecmp(u->scheme, s, u->scheme_len) == 0;
 }
 
-static int parse_port(const char *p, size_t n, unsigned *ret)
+/* n decimal digits (no sign, at most 5) worth at most max. */
+static int parse_decimal(const char *p, size_t n, unsigned max, unsigned *ret)
 {
         unsigned v = 0;
 
@@ -38,9 +39,16 @@ static int parse_port(const char *p, size_t n, unsigned *ret)
                         return -1;
                 v = v * 10 + (unsigned)(p[i] - '0');
         }
-        if (v == 0 || v > 65535)
+        if (v > max)
                 return -1;
         *ret = v;
+        return 0;
+}
+
+static int parse_port(const char *p, size_t n, unsigned *ret)
+{
+        if (parse_decimal(p, n, 65535, ret) < 0 || *ret == 0)
+                return -1;
         return 0;
 }
 
@@ -158,15 +166,11 @@ static bool entry_matches(const char *entry, const char *host, unsigned port)
         if (slash) {
                 /* CIDR: address/prefix, never with a port */
                 char net[HOST_MAX];
-                unsigned prefix = 0;
-                size_t l = (size_t)(slash - entry), pl = strlen(slash + 1);
-                if (l >= sizeof(net) || hip_len == 0 || pl == 0 || pl > 3)
+                unsigned prefix;
+                size_t l = (size_t)(slash - entry);
+                if (l >= sizeof(net) || hip_len == 0 ||
+                    parse_decimal(slash + 1, strlen(slash + 1), 128, &prefix) < 0)
                         return false;
-                for (size_t i = 0; i < pl; i++) {
-                        if (!isdigit((unsigned char)slash[1 + i]))
-                                return false;
-                        prefix = prefix * 10 + (unsigned)(slash[1 + i] - '0');
-                }
                 memcpy(net, entry, l);
                 net[l] = 0;
                 if (parse_ip(net, eip) != hip_len)

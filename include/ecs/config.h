@@ -177,6 +177,7 @@ struct ecs_config {
         char *ssl_cert_file;
         char *ssl_cert_dir;
         char *curl_ca_bundle;
+        const char *ca_file; /* derived: the first of the three above that is set */
         bool external;
 
         /* Static instance credentials for the credential chain (NULL when absent). Taken as a

@@ -46,8 +46,8 @@ def _mid():
 
 
 class AcsSession(WsSession):
-    def __init__(self, hub, inst, ws, query, caller):
-        super().__init__(inst["containerInstanceArn"], ws, query, caller)
+    def __init__(self, hub, inst, ws, query, caller, tls=None):
+        super().__init__(inst["containerInstanceArn"], ws, query, caller, tls)
         self.hub = hub
         self.cluster_arn = hub.cp.arns.cluster(inst["cluster"])
         self.send_credentials = query.get("sendCredentials") == "true"
@@ -174,8 +174,7 @@ class AcsHub(WsHub):
                                f"Container instance {arn} is not in cluster {q.get('clusterArn')}")
             return
         ws = await self._accept(req, reader, writer)
-        session = AcsSession(self, inst, ws, q, caller)
-        session.tls = req.tls
+        session = AcsSession(self, inst, ws, q, caller, req.tls)
         old = self.sessions.get(arn)
         self.sessions[arn] = session
         self.bind_key(caller.access_key, arn)

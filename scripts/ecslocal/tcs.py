@@ -48,11 +48,10 @@ def split_signed_frame(data):
 
 class TcsSession(WsSession):
     def __init__(self, inst_arn, ws, req, caller):
-        super().__init__(inst_arn, ws, req.query, caller)
+        super().__init__(inst_arn, ws, req.query, caller, req.tls)
         self.path = req.path
         self.query_pairs = req.query_pairs
         self.rejected = 0
-        self.tls = req.tls
 
     def describe(self):
         return {"id": self.id, "containerInstanceArn": self.instance_arn, "query": self.query,

@@ -29,7 +29,7 @@ class WsSession:
 
     _ids = 0
 
-    def __init__(self, instance_arn, ws, query, caller):
+    def __init__(self, instance_arn, ws, query, caller, tls=None):
         cls = type(self)
         cls._ids = cls.__dict__.get("_ids", 0) + 1    # a counter per protocol
         self.id = cls._ids
@@ -41,7 +41,7 @@ class WsSession:
         self.closed_at = None
         self.close_code = None
         self.received = collections.Counter()
-        self.tls = None       # the handshake's {"version", "cipher", "resumed"}, None if plain
+        self.tls = tls        # the handshake's {"version", "cipher", "resumed"}, None if plain
 
     @property
     def open(self):

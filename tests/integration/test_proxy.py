@@ -13,7 +13,7 @@ import pytest
 
 import harness
 from test_agent_core import registered
-from test_tls import agent_handshakes, tcs_sessions
+from test_tls import agent_api_calls, agent_handshakes, tcs_sessions
 from tlsutil import CertAuthority
 
 USER, PASSWORD = "agent", "pr0xy-s3cret"
@@ -80,11 +80,6 @@ def proxy(tmpdir_path):
 @pytest.fixture(scope="module")
 def ca(tmp_path_factory):
     return CertAuthority(str(tmp_path_factory.mktemp("ca")))
-
-
-def agent_api_calls(cp):
-    return [e for e in cp.admin("GET", "/api-log")["requests"]
-            if (e.get("userAgent") or "").startswith("Amazon ECS Agent")]
 
 
 def test_http_proxy_carries_api_and_sessions_not_docker_or_imds(tmpdir_path, cluster, proxy):

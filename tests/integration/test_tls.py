@@ -40,6 +40,12 @@ def agent_handshakes(cp):
             or c["path"] in ("/acs/ws", "/tcs/ws")]
 
 
+def agent_api_calls(cp):
+    """The API calls ecs-local served to an agent."""
+    return [e for e in cp.admin("GET", "/api-log")["requests"]
+            if (e.get("userAgent") or "").startswith("Amazon ECS Agent")]
+
+
 def acs_sessions(cp):
     return cp.admin("GET", "/acs/sessions")["sessions"]
 
@@ -123,8 +129,8 @@ def test_untrusted_ca(cp, make_agent):
     agent2 = make_agent(env={"AWS_CA_BUNDLE": other.cert})
     assert_retried_with(agent2, cp.url, "TLS certificate not trusted",
                         hint="its CA is not in the configured CA bundle")
-    # Nothing was registered by either.
-    assert cp.admin("GET", "/acs/sessions")["sessions"] == []
+    # Nothing of either reached the control plane.
+    assert not agent_api_calls(cp) and cp.admin("GET", "/acs/sessions")["sessions"] == []
 
 
 def test_certificate_for_another_host(tmpdir_path, ca, make_agent):
@@ -136,6 +142,7 @@ def test_certificate_for_another_host(tmpdir_path, ca, make_agent):
         agent = make_agent(env={"SSL_CERT_FILE": ca.cert}, cp_url=plane.url)
         line = assert_retried_with(agent, plane.url, "TLS certificate is for another host name")
         assert "127.0.0.1" in line
+        assert not agent_api_calls(plane)  # nothing reached the control plane
     finally:
         plane.stop()
 
@@ -149,6 +156,7 @@ def test_expired_certificate(tmpdir_path, ca, make_agent):
     try:
         agent = make_agent(env={"SSL_CERT_FILE": ca.cert}, cp_url=plane.url)
         assert_retried_with(agent, plane.url, "TLS certificate has expired")
+        assert not agent_api_calls(plane)
     finally:
         plane.stop()
 
@@ -160,6 +168,7 @@ def test_plain_http_server_where_https_is_configured(tmpdir_path, ca, make_agent
         agent = make_agent(env={"SSL_CERT_FILE": ca.cert}, cp_url=url)
         assert_retried_with(agent, url, "TLS handshake failed",
                             hint="the server does not speak TLS")
+        assert not agent_api_calls(plane)
     finally:
         plane.stop()
 

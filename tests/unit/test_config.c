@@ -927,6 +927,7 @@ static void test_proxies_and_trust(void **state)
         assert_string_equal(c.ssl_cert_file, "/etc/hostname");
         assert_string_equal(c.ssl_cert_dir, "/etc");
         assert_null(c.aws_ca_bundle);
+        assert_string_equal(c.ca_file, "/etc/hostname");
         out = dump_to_string(&c);
         assert_non_null(strstr(out, "HTTPS_PROXY=http://op:***@proxy.corp:3128\n"));
         assert_null(strstr(out, "pr0xy-pw"));
@@ -937,6 +938,13 @@ static void test_proxies_and_trust(void **state)
         assert_int_equal(build("HTTP_PROXY=10.0.0.1:3128\nNO_PROXY=.svc\n", none, &c, &err), 0);
         assert_string_equal(c.http_proxy, "10.0.0.1:3128");
         assert_string_equal(c.no_proxy, ".svc");
+        ecs_config_done(&c);
+
+        /* AWS_CA_BUNDLE wins over SSL_CERT_FILE and CURL_CA_BUNDLE */
+        char *both[] = {"SSL_CERT_FILE=/etc/hostname", "CURL_CA_BUNDLE=/etc/hostname",
+                        "AWS_CA_BUNDLE=/etc/passwd", NULL};
+        assert_int_equal(build(NULL, both, &c, &err), 0);
+        assert_string_equal(c.ca_file, "/etc/passwd");
         ecs_config_done(&c);
 
         env_ok("HTTPS_PROXY=socks5h://127.0.0.1:1080", &c);

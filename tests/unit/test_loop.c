@@ -351,6 +351,17 @@ static void raw_done(int error, const char *error_text, CURL *easy, int fd, void
             sd_event_add_io(ecs_loop_event(r->loop), &r->io, fd, EPOLLIN, raw_on_io, r), 0);
 }
 
+/* The connection of a raw_done that succeeded: it echoed "ping"; then released. */
+static void raw_expect_echo_and_free(struct raw_result *r)
+{
+        assert_int_equal(r->error, 0);
+        assert_true(r->fd >= 0);
+        assert_string_equal(r->got, "ping");
+        sd_event_source_disable_unref(r->io);
+        ecs_raw_conn_free(r->easy);
+        ecs_loop_free(r->loop);
+}
+
 static void test_raw_connect(void **state)
 {
         struct server tcp = {0};
@@ -362,12 +373,7 @@ static void test_raw_connect(void **state)
         snprintf(url, sizeof(url), "http://127.0.0.1:%d/", tcp.port);
         assert_int_equal(ecs_raw_connect(r.loop, url, 5 * USEC_PER_SEC, raw_done, &r, NULL), 0);
         assert_int_equal(ecs_loop_run(r.loop), 0);
-        assert_int_equal(r.error, 0);
-        assert_true(r.fd >= 0);
-        assert_string_equal(r.got, "ping");
-        sd_event_source_disable_unref(r.io);
-        ecs_raw_conn_free(r.easy);
-        ecs_loop_free(r.loop);
+        raw_expect_echo_and_free(&r);
         close(tcp.fd);
         pthread_join(tcp.thread, NULL);
 }
@@ -463,14 +469,10 @@ static void test_raw_connect_tunnels_through_proxy(void **state)
             ecs_raw_connect(r.loop, "http://10.9.8.7:4321/", 5 * USEC_PER_SEC, raw_done, &r, NULL),
             0);
         assert_int_equal(ecs_loop_run(r.loop), 0);
-        assert_int_equal(r.error, 0);
-        assert_string_equal(r.got, "ping");
+        raw_expect_echo_and_free(&r);
         assert_true(strncmp(p.head, "CONNECT 10.9.8.7:4321 HTTP/1.1\r\n", 32) == 0);
         /* the credentials of the proxy URL, as Basic authentication ("user:pw") */
         assert_non_null(strstr(p.head, "Proxy-Authorization: Basic dXNlcjpwdw==\r\n"));
-        sd_event_source_disable_unref(r.io);
-        ecs_raw_conn_free(r.easy);
-        ecs_loop_free(r.loop);
         fake_proxy_stop(&p);
 }
 
@@ -554,11 +556,7 @@ static void test_no_proxy_and_direct_requests_skip_the_proxy(void **state)
         assert_int_equal(ecs_loop_set_network(r.loop, &net), 0);
         assert_int_equal(ecs_raw_connect(r.loop, url, 5 * USEC_PER_SEC, raw_done, &r, NULL), 0);
         assert_int_equal(ecs_loop_run(r.loop), 0);
-        assert_int_equal(r.error, 0);
-        assert_string_equal(r.got, "ping");
-        sd_event_source_disable_unref(r.io);
-        ecs_raw_conn_free(r.easy);
-        ecs_loop_free(r.loop);
+        raw_expect_echo_and_free(&r);
         close(tcp.fd);
         pthread_join(tcp.thread, NULL);
 }

@@ -67,24 +67,25 @@ static void test_no_proxy_entries(void **state)
 
 static void test_url_redact(void **state)
 {
+        static const struct {
+                const char *in, *out;
+        } cases[] = {
+            {"http://user:s3cret@proxy:3128", "http://user:***@proxy:3128"},
+            {"user:s3cret@proxy:3128", "user:***@proxy:3128"},
+            /* a password holding '@' and ':' */
+            {"http://u:p@ss:w@proxy:3128/", "http://u:***@proxy:3128/"},
+            {"http://proxy:3128", "http://proxy:3128"},
+            {"http://onlyuser@proxy:3128", "http://onlyuser@proxy:3128"},
+            /* what cannot be parsed is not shown */
+            {"http://a:b@", "<unparsable URL>"},
+            {NULL, "n/a"},
+        };
         char buf[128];
 
-        ecs_url_redact("http://user:s3cret@proxy:3128", buf, sizeof(buf));
-        assert_string_equal(buf, "http://user:***@proxy:3128");
-        ecs_url_redact("user:s3cret@proxy:3128", buf, sizeof(buf));
-        assert_string_equal(buf, "user:***@proxy:3128");
-        /* a password holding '@' and ':' */
-        ecs_url_redact("http://u:p@ss:w@proxy:3128/", buf, sizeof(buf));
-        assert_string_equal(buf, "http://u:***@proxy:3128/");
-        ecs_url_redact("http://proxy:3128", buf, sizeof(buf));
-        assert_string_equal(buf, "http://proxy:3128");
-        ecs_url_redact("http://onlyuser@proxy:3128", buf, sizeof(buf));
-        assert_string_equal(buf, "http://onlyuser@proxy:3128");
-        /* what cannot be parsed is not shown */
-        ecs_url_redact("http://a:b@", buf, sizeof(buf));
-        assert_string_equal(buf, "<unparsable URL>");
-        ecs_url_redact(NULL, buf, sizeof(buf));
-        assert_string_equal(buf, "n/a");
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                ecs_url_redact(cases[i].in, buf, sizeof(buf));
+                assert_string_equal(buf, cases[i].out);
+        }
         /* cut short, never past the buffer */
         ecs_url_redact("http://user:s3cret@proxy:3128", buf, 12);
         assert_string_equal(buf, "http://user");
@@ -92,16 +93,20 @@ static void test_url_redact(void **state)
 
 static void test_url_origin(void **state)
 {
+        static const struct {
+                const char *in, *out;
+        } cases[] = {
+            {"https://ecs.us-west-2.amazonaws.com/", "https://ecs.us-west-2.amazonaws.com:443"},
+            {"http://127.0.0.1:8080/acs/ws?clusterArn=x&seqNum=1", "http://127.0.0.1:8080"},
+            {"https://u:pw@[::1]:4443/x", "https://[::1]:4443"},
+            {"garbage", "<unparsable URL>"},
+        };
         char buf[128];
 
-        ecs_url_origin("https://ecs.us-west-2.amazonaws.com/", buf, sizeof(buf));
-        assert_string_equal(buf, "https://ecs.us-west-2.amazonaws.com:443");
-        ecs_url_origin("http://127.0.0.1:8080/acs/ws?clusterArn=x&seqNum=1", buf, sizeof(buf));
-        assert_string_equal(buf, "http://127.0.0.1:8080");
-        ecs_url_origin("https://u:pw@[::1]:4443/x", buf, sizeof(buf));
-        assert_string_equal(buf, "https://[::1]:4443");
-        ecs_url_origin("garbage", buf, sizeof(buf));
-        assert_string_equal(buf, "<unparsable URL>");
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                ecs_url_origin(cases[i].in, buf, sizeof(buf));
+                assert_string_equal(buf, cases[i].out);
+        }
 }
 
 int main(void)
